@@ -1,0 +1,1 @@
+"""Helper modules for the serverless image-processing workbook."""

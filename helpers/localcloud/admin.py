@@ -1,0 +1,136 @@
+"""The local cloud's own endpoints under /_localcloud/: health and a report of what is deployed."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from . import config
+
+STARTED_AT = time.time()
+RECENT_EXECUTIONS = 10
+CANNED_LABELS_NOTE = (
+    "Rekognition DetectLabels checks its input as AWS does (object exists, JPEG/PNG, size limits, "
+    "MaxLabels, MinConfidence) but the labels themselves are moto's canned set, the same for every image."
+)
+
+
+def _backends(backend_dict: Any) -> Iterator[tuple[str, str, Any]]:
+    """(account, region, backend) for every region a request has touched."""
+    for account_id in list(backend_dict.keys()):
+        for region, backend in list(dict.items(backend_dict[account_id])):
+            yield account_id, region, backend
+
+
+def _functions() -> list[dict[str, Any]]:
+    from moto.awslambda.models import lambda_backends
+
+    out = []
+    for _, region, backend in _backends(lambda_backends):
+        for fn in backend.list_functions():
+            out.append(
+                {
+                    "name": fn.function_name,
+                    "region": region,
+                    "runtime": fn.run_time,
+                    "handler": fn.handler,
+                    "memory_mb": int(fn.memory_size),
+                    "timeout_s": int(fn.timeout),
+                    "state": fn.state,
+                }
+            )
+    return out
+
+
+def _state_machines() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    machines, executions = [], []
+    for _, region, backend in _backends(stepfunctions_parser_backends):
+        for sm in backend.state_machines:
+            machines.append({"name": sm.name, "region": region, "arn": sm.arn, "type": sm.type})
+            for ex in sm.executions:
+                executions.append(
+                    {
+                        "state_machine": sm.name,
+                        "name": ex.name,
+                        "status": ex.status,
+                        "start": str(ex.start_date),
+                        "stop": str(getattr(ex, "stop_date", "") or ""),
+                    }
+                )
+    executions.sort(key=lambda e: e["start"], reverse=True)
+    return machines, executions[:RECENT_EXECUTIONS]
+
+
+def _rest_apis(port: int) -> list[dict[str, Any]]:
+    from moto.apigateway.models import apigateway_backends
+
+    out = []
+    for _, region, backend in _backends(apigateway_backends):
+        for api in backend.apis.values():
+            out.append(
+                {
+                    "name": api.name,
+                    "id": api.id,
+                    "region": region,
+                    "stages": {
+                        stage: f"{config.endpoint_url(port)}/_aws/execute-api/{api.id}/{stage}/"
+                        for stage in api.stages
+                    },
+                }
+            )
+    return out
+
+
+def _buckets() -> list[str]:
+    from moto.s3.models import s3_backends
+
+    return sorted(name for _, _, backend in _backends(s3_backends) for name in backend.buckets)
+
+
+def _tables() -> list[str]:
+    from moto.dynamodb.models import dynamodb_backends
+
+    return sorted(name for _, _, backend in _backends(dynamodb_backends) for name in backend.tables)
+
+
+def report(port: int) -> dict[str, Any]:
+    from .awslambda import runtime
+
+    machines, executions = _state_machines()
+    return {
+        "service": "localcloud",
+        "endpoint": config.endpoint_url(port),
+        "pid": os.getpid(),
+        "uptime_s": round(time.time() - STARTED_AT, 1),
+        "functions": _functions(),
+        "warm_environments": runtime.pool_summary(),
+        "state_machines": machines,
+        "recent_executions": executions,
+        "rest_apis": _rest_apis(port),
+        "buckets": _buckets(),
+        "tables": _tables(),
+        "notes": [CANNED_LABELS_NOTE],
+    }
+
+
+class AdminApp:
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+    def __call__(self, environ: dict[str, Any], start_response: Any):
+        request = Request(environ)
+        if request.path == "/_localcloud/health":
+            body = {"service": "localcloud", "pid": os.getpid(), "port": self.port}
+        elif request.path == "/_localcloud/status":
+            body = report(self.port)
+        else:
+            body = {"error": "NotFound", "message": f"no admin endpoint {request.path}; try /_localcloud/status"}
+            return Response(json.dumps(body), status=404, mimetype="application/json")(environ, start_response)
+        return Response(json.dumps(body, default=str), mimetype="application/json")(environ, start_response)

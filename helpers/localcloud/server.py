@@ -1,0 +1,104 @@
+"""The local cloud's HTTP front door.
+
+One WSGI application on one port. Requests the project emulates itself (admin, the API
+Gateway data plane, Lambda Invoke) are routed to its own handlers; everything else goes
+to moto's server, which keeps the state of every service.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from werkzeug.serving import make_server
+
+from . import config
+
+log = logging.getLogger("localcloud")
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+# Each route: (method or None for any, compiled path pattern, handler factory name).
+_EXECUTE_API = re.compile(r"^/_aws/execute-api/(?P<api_id>[^/]+)/(?P<stage>[^/]+)(?P<path>/.*)?$")
+_USER_REQUEST = re.compile(
+    r"^/restapis/(?P<api_id>[^/]+)/(?P<stage>[^/]+)/_user_request_(?P<path>/.*)?$"
+)
+_LAMBDA_INVOKE = re.compile(r"^/(?P<api_version>[^/]+)/functions/(?P<function>.+)/invocations/?$")
+
+
+class LocalCloudApp:
+    """Routes a request to the project's emulation or to moto."""
+
+    def __init__(self, port: int) -> None:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+        from . import admin, hooks
+        from .apigateway import responses as apigateway_responses
+        from .awslambda import responses as lambda_responses
+
+        hooks.install(port)
+        self.port = port
+        self.moto = DomainDispatcherApplication(create_backend_app)
+        self.admin = admin.AdminApp(port)
+        self.execute_api = apigateway_responses.ExecuteApiApp(port)
+        self.lambda_invoke = lambda_responses.InvokeApp()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]):
+        try:
+            return self._route(environ, start_response)
+        except Exception as exc:  # a bug of ours: answer as AWS's own 500 would, and log it
+            log.exception("internal error on %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
+            body = json.dumps({"__type": "ServiceException", "message": f"local cloud internal error: {exc}"})
+            start_response("500 Internal Server Error", [("Content-Type", "application/json"),
+                                                         ("x-amzn-ErrorType", "ServiceException")])
+            return [body.encode()]
+
+    def _route(self, environ: dict[str, Any], start_response: Callable[..., Any]):
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET")
+        if path.startswith("/_localcloud/"):
+            return self.admin(environ, start_response)
+        match = _EXECUTE_API.match(path) or _USER_REQUEST.match(path)
+        if match:
+            return self.execute_api(environ, start_response, **match.groupdict())
+        match = _LAMBDA_INVOKE.match(path)
+        if match and method == "POST":
+            return self.lambda_invoke(environ, start_response, match["function"])
+        return self.moto(environ, start_response)
+
+
+def serve(port: int) -> None:
+    """Run the local cloud in the foreground until SIGTERM or SIGINT."""
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    # moto's Step Functions interpreter calls Lambda through this port.
+    os.environ["MOTO_PORT"] = str(port)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    # werkzeug logs every request at INFO; keep the log readable.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    app = LocalCloudApp(port)
+    server = make_server(config.HOST, port, app, threaded=True, request_handler=MotoRequestHandler)
+
+    def shutdown(signum: int, frame: Any) -> None:
+        log.info("signal %s: shutting down", signum)
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    log.info("local cloud listening on %s", config.endpoint_url(port))
+    try:
+        server.serve_forever()
+    finally:
+        from .awslambda import runtime
+
+        runtime.shutdown()
+        log.info("stopped")

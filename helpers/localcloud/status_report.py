@@ -1,0 +1,38 @@
+"""Renders the status report as text for `python -m helpers.localcloud status`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _section(title: str, rows: list[str]) -> list[str]:
+    return [f"{title} ({len(rows)})"] + [f"  {row}" for row in rows] if rows else [f"{title}: none"]
+
+
+def render(report: dict[str, Any]) -> str:
+    lines = [f"local cloud running at {report['endpoint']} (pid {report['pid']}, up {report['uptime_s']} s)"]
+    lines += _section(
+        "Lambda functions",
+        [
+            f"{f['name']}  {f['handler']}  {f['memory_mb']} MB  {f['timeout_s']} s  [{f['region']}]"
+            for f in report["functions"]
+        ],
+    )
+    lines += _section(
+        "warm execution environments",
+        [f"{name}: {count}" for name, count in sorted(report["warm_environments"].items())],
+    )
+    lines += _section("state machines", [f"{m['name']}  ({m['type']}, {m['region']})" for m in report["state_machines"]])
+    lines += _section(
+        "recent executions",
+        [f"{e['status']:<9} {e['state_machine']}/{e['name']}  started {e['start']}" for e in report["recent_executions"]],
+    )
+    apis = []
+    for api in report["rest_apis"]:
+        apis.append(f"{api['name']} ({api['id']}, {api['region']})")
+        apis += [f"  stage {stage}: {url}" for stage, url in api["stages"].items()]
+    lines += _section("REST APIs", apis)
+    lines += _section("S3 buckets", report["buckets"])
+    lines += _section("DynamoDB tables", report["tables"])
+    lines += ["note: " + note for note in report["notes"]]
+    return "\n".join(lines)
