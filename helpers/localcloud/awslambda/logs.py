@@ -1,0 +1,84 @@
+"""Writes what a function printed to CloudWatch Logs, as Lambda does.
+
+Lambda sends each execution environment's output to its own stream in the log group
+/aws/lambda/NAME, framed by START / END / REPORT lines. We write into moto's Logs
+backend in-process (the same state the CloudWatch Logs API serves).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timezone
+
+from ..hooks import Hook, register
+
+LOG_TAIL_BYTES = 4096  # what LogType=Tail returns
+
+CREATE_GROUP = register(
+    Hook("moto.logs.models", "LogsBackend.create_log_group", ("self", "log_group_name", "tags", "kwargs"),
+         "Lambda creates /aws/lambda/NAME on first output")
+)
+ENSURE_STREAM = register(
+    Hook("moto.logs.models", "LogsBackend.ensure_log_stream", ("self", "log_group_name", "log_stream_name"),
+         "each execution environment writes its own stream")
+)
+PUT_EVENTS = register(
+    Hook("moto.logs.models", "LogsBackend.put_log_events",
+         ("self", "log_group_name", "log_stream_name", "log_events"), "function output lands in CloudWatch Logs")
+)
+
+# moto's log streams are not thread-safe; concurrent environments write through this lock.
+_lock = threading.Lock()
+
+
+def stream_name(instance_id: str, version: str = "$LATEST") -> str:
+    return f"{datetime.now(timezone.utc):%Y/%m/%d}/[{version}]{instance_id}"
+
+
+def start_line(request_id: str, version: str) -> str:
+    return f"START RequestId: {request_id} Version: {version}"
+
+
+def end_lines(request_id: str, duration_ms: float, memory_mb: int, max_used_mb: int,
+              init_ms: float | None, timed_out: bool) -> list[str]:
+    report = (
+        f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
+        f"Billed Duration: {max(1, int(-(-duration_ms // 1)))} ms\tMemory Size: {memory_mb} MB\t"
+        f"Max Memory Used: {max_used_mb} MB\t"
+    )
+    if init_ms is not None:
+        report += f"Init Duration: {init_ms:.2f} ms\t"
+    if timed_out:
+        report += "Status: timeout"
+    return [f"END RequestId: {request_id}", report]
+
+
+def timeout_line(request_id: str, timeout_s: float) -> str:
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return f"{stamp} {request_id} Task timed out after {timeout_s:.2f} seconds"
+
+
+def tail(lines: list[str]) -> str:
+    """The last 4 KB of an invocation's log, as LogType=Tail returns it (before base64)."""
+    data = ("\n".join(lines) + "\n").encode()
+    return data[-LOG_TAIL_BYTES:].decode(errors="ignore")
+
+
+def write(account_id: str, region: str, group: str, stream: str, lines: list[str]) -> None:
+    """Append ``lines`` (one event each) to the stream, creating group and stream as needed."""
+    from moto.logs.models import logs_backends
+    from moto.logs.exceptions import ResourceAlreadyExistsException
+
+    if not lines:
+        return
+    backend = logs_backends[account_id][region]
+    now = int(time.time() * 1000)
+    with _lock:
+        if group not in backend.groups:
+            try:
+                backend.create_log_group(group, {})
+            except ResourceAlreadyExistsException:
+                pass
+        backend.ensure_log_stream(group, stream)
+        backend.put_log_events(group, stream, [{"timestamp": now, "message": line} for line in lines])

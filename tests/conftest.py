@@ -1,0 +1,52 @@
+"""Fixtures shared by every test: a local cloud of the suite's own, and clients for it."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from helpers.localcloud import config, process
+
+REGION = "us-east-1"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((config.HOST, 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def localcloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Endpoint of a local cloud started for this test session, on its own port and state folder."""
+    os.environ["LOCALCLOUD_HOME"] = str(tmp_path_factory.mktemp("localcloud"))
+    port = _free_port()
+    instance = process.start(port)
+    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", *config.DUMMY_CREDENTIALS, "AWS_DEFAULT_REGION")}
+    os.environ.update(config.DUMMY_CREDENTIALS, AWS_ENDPOINT_URL=instance.endpoint, AWS_DEFAULT_REGION=REGION)
+    try:
+        yield instance.endpoint
+    finally:
+        print("\n--- local cloud log (last 40 lines) ---\n" + process.tail(port, 40))
+        process.stop(port)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def client(localcloud: str):
+    """client("s3") -> a boto3 client bound to the test local cloud."""
+    cfg = Config(retries={"max_attempts": 1}, read_timeout=120)
+
+    def make(service: str, **kwargs):
+        return boto3.client(service, endpoint_url=localcloud, region_name=REGION, config=cfg, **kwargs)
+
+    return make
