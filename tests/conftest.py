@@ -25,6 +25,8 @@ def _free_port() -> int:
 def localcloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Endpoint of a local cloud started for this test session, on its own port and state folder."""
     os.environ["LOCALCLOUD_HOME"] = str(tmp_path_factory.mktemp("localcloud"))
+    # Short enough for the reaping test to watch an idle environment go.
+    os.environ.setdefault("LOCALCLOUD_LAMBDA_IDLE_SECONDS", "10")
     port = _free_port()
     instance = process.start(port)
     saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", *config.DUMMY_CREDENTIALS, "AWS_DEFAULT_REGION")}

@@ -27,7 +27,8 @@ def _invoke(fn: Any, body: str, request_headers: Any, response_headers: Any) -> 
     result = runtime.invoke(
         fn.function_arn,
         bytes(payload),
-        invocation_type=request_headers.get("x-amz-invocation-type", "RequestResponse"),
+        # moto's callers (S3, EventBridge, SNS) pass no type; on AWS they all invoke asynchronously.
+        invocation_type=request_headers.get("x-amz-invocation-type", "Event"),
         account_id=fn.account_id,
         region=fn.region,
     )

@@ -362,7 +362,11 @@ class _Pool:
 
     def summary(self) -> dict[str, int]:
         with self.cond:
-            return {slot.split(":function:")[-1]: len(envs) for slot, envs in self.idle.items() if envs}
+            counts: dict[str, int] = {}
+            for envs in self.idle.values():
+                for env in envs:
+                    counts[env.spec.name] = counts.get(env.spec.name, 0) + 1
+            return counts
 
     def close(self) -> None:
         with self.cond:
