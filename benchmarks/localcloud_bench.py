@@ -1,0 +1,185 @@
+"""Benchmark of the embedded local cloud: prints figures, asserts nothing about speed.
+
+Measures, on the machine it runs on:
+- Lambda invoke latency, cold (a new execution environment) and warm (a reused one);
+- end-to-end latency (p50/p95) of a three-Lambda Step Functions execution;
+- REST API -> Lambda (AWS_PROXY) requests per second and latency, with concurrent clients.
+
+It starts its own local cloud on a free port with a temporary state folder, and stops it.
+Run: make bench   (or .venv/bin/python benchmarks/localcloud_bench.py --help)
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import boto3  # noqa: E402
+import requests  # noqa: E402
+
+from helpers.localcloud import config, process  # noqa: E402
+
+ROLE = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+STEP = "def handler(event, context):\n    return {'steps': event.get('steps', 0) + 1}\n"
+PROXY = (
+    "import json\n\ndef handler(event, context):\n"
+    "    return {'statusCode': 200, 'headers': {'Content-Type': 'application/json'},\n"
+    "            'body': json.dumps({'path': event['path']})}\n"
+)
+
+
+def package(source: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", source)
+    return buffer.getvalue()
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def summary(label: str, values_ms: list[float]) -> str:
+    return (f"{label:<44} n={len(values_ms):<4} p50={percentile(values_ms, 0.5):8.1f} ms  "
+            f"p95={percentile(values_ms, 0.95):8.1f} ms  mean={statistics.fmean(values_ms):8.1f} ms")
+
+
+class Bench:
+    def __init__(self, endpoint: str) -> None:
+        kwargs = dict(endpoint_url=endpoint, region_name="us-east-1")
+        self.endpoint = endpoint
+        self.lam = boto3.client("lambda", **kwargs)
+        self.sfn = boto3.client("stepfunctions", **kwargs)
+        self.api = boto3.client("apigateway", **kwargs)
+        self.role = boto3.client("iam", **kwargs).create_role(
+            RoleName="bench-role", AssumeRolePolicyDocument=ROLE)["Role"]["Arn"]
+
+    def function(self, name: str, source: str) -> str:
+        return self.lam.create_function(FunctionName=name, Runtime="python3.12", Role=self.role,
+                                        Handler="app.handler", Code={"ZipFile": package(source)})["FunctionArn"]
+
+    def invoke_ms(self, name: str) -> float:
+        started = time.perf_counter()
+        response = self.lam.invoke(FunctionName=name, Payload=b"{}")
+        response["Payload"].read()
+        assert "FunctionError" not in response, response
+        return (time.perf_counter() - started) * 1000
+
+    def invokes(self, cold: int, warm: int) -> tuple[list[float], list[float]]:
+        self.function("bench-invoke", STEP)
+        cold_ms = []
+        for i in range(cold):
+            # A configuration change retires the warm environment: the next call is cold.
+            self.lam.update_function_configuration(FunctionName="bench-invoke",
+                                                   Environment={"Variables": {"ROUND": str(i)}})
+            cold_ms.append(self.invoke_ms("bench-invoke"))
+        self.invoke_ms("bench-invoke")
+        return cold_ms, [self.invoke_ms("bench-invoke") for _ in range(warm)]
+
+    def executions(self, count: int) -> list[float]:
+        arns = [self.function(f"bench-step-{i}", STEP) for i in range(3)]
+        states = {f"Step{i}": {"Type": "Task", "Resource": arn, "Next": f"Step{i + 1}"} for i, arn in enumerate(arns)}
+        states["Step2"].pop("Next")
+        states["Step2"]["End"] = True
+        machine = self.sfn.create_state_machine(
+            name="bench-pipeline", roleArn="arn:aws:iam::123456789012:role/bench-sfn",
+            definition=json.dumps({"StartAt": "Step0", "States": states}))["stateMachineArn"]
+        times = []
+        for _ in range(count + 1):  # the first run warms the three environments
+            started = time.perf_counter()
+            arn = self.sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
+            while (status := self.sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
+                time.sleep(0.005)
+            assert status["status"] == "SUCCEEDED", status
+            assert json.loads(status["output"]) == {"steps": 3}, status["output"]
+            times.append((time.perf_counter() - started) * 1000)
+        return times[1:]
+
+    def rest_api(self, requests_total: int, clients: int) -> tuple[float, list[float]]:
+        arn = self.function("bench-proxy", PROXY)
+        api_id = self.api.create_rest_api(name="bench-api")["id"]
+        root = self.api.get_resources(restApiId=api_id)["items"][0]["id"]
+        resource = self.api.create_resource(restApiId=api_id, parentId=root, pathPart="{proxy+}")["id"]
+        self.api.put_method(restApiId=api_id, resourceId=resource, httpMethod="ANY", authorizationType="NONE")
+        self.api.put_integration(
+            restApiId=api_id, resourceId=resource, httpMethod="ANY", type="AWS_PROXY", integrationHttpMethod="POST",
+            uri=f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{arn}/invocations")
+        self.api.create_deployment(restApiId=api_id, stageName="bench")
+        url = f"{self.endpoint}/_aws/execute-api/{api_id}/bench/items/1"
+        local = threading.local()
+
+        def get(_: int) -> float:
+            session = getattr(local, "session", None) or requests.Session()
+            local.session = session
+            started = time.perf_counter()
+            response = session.get(url, timeout=30)
+            assert response.status_code == 200 and response.json() == {"path": "/items/1"}, response.text
+            return (time.perf_counter() - started) * 1000
+
+        with ThreadPoolExecutor(clients) as pool:
+            list(pool.map(get, range(clients * 2)))  # warm one environment per client
+            started = time.perf_counter()
+            latencies = list(pool.map(get, range(requests_total)))
+            elapsed = time.perf_counter() - started
+        return requests_total / elapsed, latencies
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cold", type=int, default=10, help="cold invocations (default 10)")
+    parser.add_argument("--warm", type=int, default=100, help="warm invocations (default 100)")
+    parser.add_argument("--executions", type=int, default=30, help="state machine executions (default 30)")
+    parser.add_argument("--requests", type=int, default=400, help="REST API requests (default 400)")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients (default 4)")
+    args = parser.parse_args()
+
+    os.environ["LOCALCLOUD_HOME"] = tempfile.mkdtemp(prefix="localcloud-bench-")
+    os.environ.update(config.DUMMY_CREDENTIALS)
+    with socket.socket() as sock:
+        sock.bind((config.HOST, 0))
+        port = sock.getsockname()[1]
+    instance = process.start(port)
+    try:
+        bench = Bench(instance.endpoint)
+        print(f"machine: {machine()}")
+        cold, warm = bench.invokes(args.cold, args.warm)
+        print(summary("Lambda invoke, cold (new environment)", cold))
+        print(summary("Lambda invoke, warm (reused environment)", warm))
+        print(summary("Step Functions, 3 Lambda tasks, start->end", bench.executions(args.executions)))
+        rps, latencies = bench.rest_api(args.requests, args.clients)
+        print(summary(f"REST API -> Lambda proxy, {args.clients} clients", latencies))
+        print(f"{'REST API -> Lambda proxy throughput':<44} {rps:.0f} requests/s")
+    finally:
+        process.stop(port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
