@@ -314,3 +314,26 @@ def wait_for_object(s3, bucket: str, key: str, seconds: float = 20) -> bool:
         except ClientError:
             time.sleep(0.2)
     return False
+
+
+def test_handler_that_exits_the_process_gives_runtime_exit_error(lam, iam):
+    name = deploy(lam, iam, "import sys\n\ndef handler(event, context):\n    sys.exit(3)\n")
+    response, error = call(lam, name)
+    assert response["FunctionError"] == "Unhandled"
+    assert error["errorType"] == "Runtime.ExitError"
+    assert error["errorMessage"].endswith("Error: Runtime exited with error: exit status 3")
+
+
+def test_payload_that_is_not_json_is_refused(lam, introspect):
+    with pytest.raises(ClientError) as error:
+        lam.invoke(FunctionName=introspect, Payload=b"not json")
+    assert error.value.response["Error"]["Code"] == "InvalidRequestContentException"
+    assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_handler_whose_result_is_not_json_gives_marshal_error(lam, iam):
+    name = deploy(lam, iam, "def handler(event, context):\n    return {1, 2}\n")
+    response, error = call(lam, name)
+    assert response["FunctionError"] == "Unhandled"
+    assert error["errorType"] == "Runtime.MarshalError"
+    assert error["errorMessage"] == "Unable to marshal response: Object of type set is not JSON serializable"
