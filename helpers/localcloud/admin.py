@@ -11,13 +11,10 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from . import config
+from .rekognition import CANNED_LABELS_NOTE
 
 STARTED_AT = time.time()
 RECENT_EXECUTIONS = 10
-CANNED_LABELS_NOTE = (
-    "Rekognition DetectLabels checks its input as AWS does (object exists, JPEG/PNG, size limits, "
-    "MaxLabels, MinConfidence) but the labels themselves are moto's canned set, the same for every image."
-)
 
 
 def _backends(backend_dict: Any) -> Iterator[tuple[str, str, Any]]:
@@ -116,7 +113,7 @@ def report(port: int) -> dict[str, Any]:
         "rest_apis": _rest_apis(port),
         "buckets": _buckets(),
         "tables": _tables(),
-        "notes": [CANNED_LABELS_NOTE],
+        "notes": [CANNED_LABELS_NOTE],  # said plainly wherever labels are shown
     }
 
 
