@@ -337,3 +337,12 @@ def test_handler_whose_result_is_not_json_gives_marshal_error(lam, iam):
     assert response["FunctionError"] == "Unhandled"
     assert error["errorType"] == "Runtime.MarshalError"
     assert error["errorMessage"] == "Unable to marshal response: Object of type set is not JSON serializable"
+
+
+def test_import_path_holds_only_the_package_layers_runtime_and_stdlib(lam, iam):
+    source = "import sys\n\ndef handler(event, context):\n    return sys.path\n"
+    name = deploy(lam, iam, source)
+    path = call(lam, name)[1]
+    assert path[0].endswith(tuple("0123456789abcdef"))  # the unpacked package, by content hash
+    assert not any("site-packages" in p and "/opt/" not in p for p in path)
+    assert not any(p.endswith("awslambda") for p in path)

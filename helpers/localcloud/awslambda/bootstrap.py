@@ -175,7 +175,9 @@ def invoke(handler, request, config):
 def main():
     request_fd, response_fd = int(sys.argv[1]), int(sys.argv[2])
     config = json.loads(sys.argv[3])
-    sys.path[:0] = config["sys_path"]
+    # Python 3.10's -I still puts this file's folder first; the handler must not see it.
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = config["sys_path"] + [p for p in sys.path if p and os.path.abspath(p) != here]
     os.chdir(config["task_root"])
     _install_logging()
 
