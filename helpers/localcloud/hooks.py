@@ -73,6 +73,13 @@ def patch(hook: Hook, replacement: Callable[..., Any]) -> Callable[..., Any]:
     return original
 
 
+def wrap(hook: Hook, make_replacement: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
+    """Replace the hooked function by ``make_replacement(original)``, for replacements that
+    call moto's own code around their change; idempotent like :func:`patch`."""
+    _, _, current = hook.resolve()
+    patch(hook, make_replacement(getattr(current, "__localcloud_original__", current)))
+
+
 def problems() -> list[str]:
     return [p for p in (hook.problem() for hook in REGISTRY) if p]
 

@@ -1,0 +1,30 @@
+"""Step Functions: executions really run, in moto's ASL interpreter, plus what it lacks.
+
+``hooks.configure_moto`` turns the interpreter on; this package adds, each in its module:
+
+* ``jsonata`` — JSONata evaluation (moto ships a stub) and ``States.QueryEvaluationError``;
+* ``limits`` — the 256 KiB payload quota measured as AWS does, and on StartExecution;
+* ``executions`` — unnamed StartExecution, name validation, before moto's idempotency rule;
+* ``history`` — ``assignedVariables`` in the history as JSON;
+* ``lambda_tasks`` — ``Lambda.<Code>`` error names for plain function ARN Tasks;
+* ``error_matching`` — ``States.Runtime`` is never retried or caught.
+
+What still differs from AWS is listed in ``docs/fidelity/stepfunctions.md``.
+"""
+
+from __future__ import annotations
+
+from . import error_matching, executions, history, jsonata, lambda_tasks, limits
+
+# Every module that registers hooks (tests/localcloud/test_hooks.py imports them).
+HOOK_MODULES = ("error_matching", "executions", "history", "jsonata", "lambda_tasks", "limits")
+
+
+def install() -> None:
+    """Install the Step Functions hooks into moto."""
+    jsonata.install()
+    limits.install()
+    executions.install()
+    history.install()
+    lambda_tasks.install()
+    error_matching.install()
