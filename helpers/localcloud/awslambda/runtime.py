@@ -19,7 +19,6 @@ import json
 import logging
 import os
 import select
-import struct
 import subprocess
 import sys
 import threading
@@ -34,7 +33,8 @@ from moto.awslambda.exceptions import LambdaClientError
 
 from .. import config
 from ..hooks import Hook, register
-from . import logs, packages
+# The worker's framing, shared: bootstrap.py is standard library only, so importable here too.
+from . import bootstrap, logs, packages
 
 log = logging.getLogger("localcloud.lambda")
 
@@ -61,8 +61,6 @@ FUNCTION_FIELDS = register(
     Hook("moto.awslambda.models", "LambdaFunction.get_configuration", ("self", "on_create"),
          "the runtime reads code_bytes, handler, memory_size, timeout, environment_vars, layers, version")
 )
-
-_HEADER = struct.Struct(">I")
 
 
 class RequestTooLarge(LambdaClientError):
@@ -120,17 +118,6 @@ class _Outcome:
     lines: list[str]
     timed_out: bool = False
     exit_code: int | None = None
-
-
-def _read_exact(fd: int, size: int) -> bytes:
-    chunks, remaining = [], size
-    while remaining:
-        chunk = os.read(fd, remaining)
-        if not chunk:
-            raise EOFError
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
 
 
 def _worker_env(spec: FunctionSpec, task_root: Path, runtime_dir: Path, log_stream: str, port: int) -> dict[str, str]:
@@ -228,8 +215,7 @@ class Environment:
         if not ready:
             return None
         try:
-            (size,) = _HEADER.unpack(_read_exact(self._response_r, _HEADER.size))
-            return json.loads(_read_exact(self._response_r, size))
+            return bootstrap.read_frame(self._response_r)
         except EOFError:
             self.process.wait(timeout=5)
             return None
@@ -250,12 +236,8 @@ class Environment:
             "deadline_ms": time.time() * 1000 + self.spec.timeout_s * 1000,
             "client_context": client_context,
         }
-        data = json.dumps(request).encode()
         try:
-            os.write(self._request_w, _HEADER.pack(len(data)))
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self._request_w, view):]
+            bootstrap.write_frame(self._request_w, request)
         except BrokenPipeError:
             return _Outcome(None, 0.0, self._new_output(), exit_code=self.process.poll())
         response = self._receive(started + self.spec.timeout_s)
