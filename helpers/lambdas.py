@@ -1,0 +1,148 @@
+"""Packages the Lambda code a notebook wrote and deploys it idempotently.
+
+Each notebook writes its function with ``%%writefile functions/NAME.py`` (the folder is
+``notebooks/functions/``), then calls :func:`deploy`, which zips that one file, makes sure
+the role and log group exist, and creates the function or updates its code and
+configuration, waiting until Lambda reports it Active and Updated. Running it again with
+the same code changes nothing; with edited code, it redeploys.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import iam
+from .workbook import Workbook
+
+FUNCTIONS_DIR = Path(__file__).resolve().parents[1] / "notebooks" / "functions"
+RUNTIME = "python3.12"
+LOG_RETENTION_DAYS = 7  # a workshop's logs are not worth paying to keep
+
+
+class FunctionFailed(RuntimeError):
+    """The function ran and raised: carries Lambda's error type, message and log tail."""
+
+    def __init__(self, name: str, error: dict[str, Any], log_tail: str) -> None:
+        self.function = name
+        self.error_type = error.get("errorType", "Unknown")
+        self.error_message = error.get("errorMessage", "")
+        self.log_tail = log_tail
+        super().__init__(f"{name} failed with {self.error_type}: {self.error_message}")
+
+
+@dataclass(frozen=True)
+class Deployed:
+    name: str
+    arn: str
+    code_sha256: str
+    changed: bool  # False when the same code and configuration were already deployed
+
+    def __repr__(self) -> str:
+        what = "deployed" if self.changed else "already up to date"
+        return f"{self.name}: {what} (code sha256 {self.code_sha256[:12]}…)"
+
+
+def source_path(key: str) -> Path:
+    return FUNCTIONS_DIR / f"{key}.py"
+
+
+def package(key: str, source: Path | None = None) -> bytes:
+    """A deployment package holding just the function's file, reproducibly (fixed timestamps)."""
+    source = source or source_path(key)
+    if not source.exists():
+        raise FileNotFoundError(
+            f"{source.name} has not been written yet: run the %%writefile cell above this one first"
+        )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        info = zipfile.ZipInfo(f"{key}.py", date_time=(2020, 1, 1, 0, 0, 0))
+        info.external_attr = 0o644 << 16
+        archive.writestr(info, source.read_bytes())
+    return buffer.getvalue()
+
+
+def _ensure_log_group(wb: Workbook, key: str) -> None:
+    logs = wb.client("logs")
+    group = wb.names.log_group(key)
+    try:
+        logs.create_log_group(logGroupName=group, tags=wb.tags)
+    except logs.exceptions.ResourceAlreadyExistsException:
+        pass
+    logs.put_retention_policy(logGroupName=group, retentionInDays=LOG_RETENTION_DAYS)
+
+
+def deploy(wb: Workbook, key: str, *, environment: dict[str, str] | None = None, timeout: int = 10,
+           memory: int = 256, source: Path | None = None) -> Deployed:
+    """Create or update the function ``key`` ("image_uploader", ...) from its written file."""
+    lam = wb.client("lambda")
+    name = wb.names.function(key)
+    zipped = package(key, source)
+    sha = base64.b64encode(hashlib.sha256(zipped).digest()).decode()
+    config = {
+        "Role": iam.ensure_role(wb, key),
+        "Handler": f"{key}.handler",
+        "Runtime": RUNTIME,
+        "Timeout": timeout,
+        "MemorySize": memory,
+        "Environment": {"Variables": dict(environment or {})},
+    }
+    _ensure_log_group(wb, key)
+    try:
+        current = lam.get_function(FunctionName=name)["Configuration"]
+    except lam.exceptions.ResourceNotFoundException:
+        created = iam.retry_while_propagating(
+            wb, lambda: lam.create_function(FunctionName=name, Code={"ZipFile": zipped}, Tags=wb.tags,
+                                            Description=f"workbook: {key.replace('_', ' ')}", **config))
+        lam.get_waiter("function_active_v2").wait(FunctionName=name)
+        return Deployed(name, created["FunctionArn"], sha, changed=True)
+
+    changed = False
+    if current["CodeSha256"] != sha:
+        lam.update_function_code(FunctionName=name, ZipFile=zipped)
+        lam.get_waiter("function_updated_v2").wait(FunctionName=name)
+        changed = True
+    if _config_differs(current, config):
+        iam.retry_while_propagating(wb, lambda: lam.update_function_configuration(FunctionName=name, **config))
+        lam.get_waiter("function_updated_v2").wait(FunctionName=name)
+        changed = True
+    lam.tag_resource(Resource=current["FunctionArn"], Tags=wb.tags)
+    return Deployed(name, current["FunctionArn"], sha, changed)
+
+
+def _config_differs(current: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    now = {
+        "Role": current.get("Role"),
+        "Handler": current.get("Handler"),
+        "Runtime": current.get("Runtime"),
+        "Timeout": current.get("Timeout"),
+        "MemorySize": current.get("MemorySize"),
+        "Environment": {"Variables": current.get("Environment", {}).get("Variables", {})},
+    }
+    return now != wanted
+
+
+def invoke(wb: Workbook, key: str, event: dict[str, Any]) -> Any:
+    """Invoke synchronously and return the parsed result; raise FunctionFailed on an error."""
+    name = wb.names.function(key)
+    response = wb.client("lambda").invoke(FunctionName=name, Payload=json.dumps(event).encode(), LogType="Tail")
+    payload = json.loads(response["Payload"].read() or b"null")
+    if response.get("FunctionError"):
+        tail = base64.b64decode(response.get("LogResult", "")).decode(errors="replace")
+        raise FunctionFailed(name, payload if isinstance(payload, dict) else {"errorMessage": str(payload)}, tail)
+    return payload
+
+
+def delete(wb: Workbook, key: str) -> bool:
+    lam = wb.client("lambda")
+    try:
+        lam.delete_function(FunctionName=wb.names.function(key))
+    except lam.exceptions.ResourceNotFoundException:
+        return False
+    return True

@@ -1,0 +1,102 @@
+"""Least-privilege IAM policies: each role may do only what its function needs, on exact ARNs.
+
+The notebooks print these documents, so a learner sees why each statement is there. No
+``*FullAccess`` managed policy is used anywhere. The one ``"Resource": "*"`` is
+rekognition:DetectLabels, which has no resource type to name (see AWS's Service
+Authorization Reference for Amazon Rekognition).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .names import Names
+
+Statement = dict[str, Any]
+
+TRUST = {
+    "lambda": "lambda.amazonaws.com",
+    "states": "states.amazonaws.com",
+}
+
+
+def trust_policy(service: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": TRUST[service]}, "Action": "sts:AssumeRole"}
+            ],
+        }
+    )
+
+
+def document(statements: list[Statement]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _allow(sid: str, actions: list[str], resources: list[str]) -> Statement:
+    return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
+
+
+def _logs(names: Names, key: str) -> list[Statement]:
+    # helpers.lambdas creates the log group (tagged, with a retention): the function only writes.
+    return [_allow("OwnLogStreams", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{names.log_group_arn(key)}:*"])]
+
+
+def image_uploader(names: Names) -> dict[str, Any]:
+    return document(
+        [
+            _allow("ReadAndRemoveStagedBytes", ["s3:GetObject", "s3:DeleteObject"], [f"{names.bucket_arn}/staging/*"]),
+            _allow("StoreImages", ["s3:PutObject"], [f"{names.bucket_arn}/images/*"]),
+            *_logs(names, "image_uploader"),
+        ]
+    )
+
+
+def label_detector(names: Names) -> dict[str, Any]:
+    return document(
+        [
+            # DetectLabels names no resource; Rekognition reads the object with our permission.
+            _allow("DetectLabels", ["rekognition:DetectLabels"], ["*"]),
+            _allow("ReadStoredImages", ["s3:GetObject"], [f"{names.bucket_arn}/images/*"]),
+            *_logs(names, "label_detector"),
+        ]
+    )
+
+
+def result_store(names: Names) -> dict[str, Any]:
+    return document(
+        [
+            _allow("WriteResults", ["dynamodb:PutItem"], [names.table_arn]),
+            *_logs(names, "result_store"),
+        ]
+    )
+
+
+def api_receiver(names: Names) -> dict[str, Any]:
+    return document(
+        [
+            _allow("StageUploads", ["s3:PutObject"], [f"{names.bucket_arn}/staging/*"]),
+            _allow("ReadAndOpenRecords", ["dynamodb:GetItem", "dynamodb:PutItem"], [names.table_arn]),
+            _allow("StartPipeline", ["states:StartExecution"], [names.state_machine_arn]),
+            *_logs(names, "api_receiver"),
+        ]
+    )
+
+
+def state_machine(names: Names) -> dict[str, Any]:
+    functions = [names.function_arn(key) for key in ("image_uploader", "label_detector", "result_store")]
+    # ":*" covers a version or alias of the same function, which lambda:invoke may name.
+    return document([_allow("InvokePipelineFunctions", ["lambda:InvokeFunction"],
+                            functions + [f"{arn}:*" for arn in functions])])
+
+
+FOR_ROLE = {
+    "image_uploader": image_uploader,
+    "label_detector": label_detector,
+    "result_store": result_store,
+    "api_receiver": api_receiver,
+    "state_machine": state_machine,
+}

@@ -1,0 +1,92 @@
+"""Roles, functions, the bucket and the table are created idempotently, tagged and locked down."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import iam, lambdas, storage, workbook
+
+
+@pytest.fixture(scope="module")
+def wb(localcloud):
+    return workbook.start("local", "us-east-1", "deploy-test", port=int(localcloud.rsplit(":", 1)[1]))
+
+
+@pytest.fixture
+def source(tmp_path):
+    path = tmp_path / "image_uploader.py"
+    path.write_text("import os\n\ndef handler(event, context):\n    return {'bucket': os.environ['BUCKET_NAME']}\n")
+    return path
+
+
+def test_workbook_knows_target_account_and_names(wb):
+    assert wb.is_local and wb.account_id == "123456789012"
+    assert wb.names.function("image_uploader") == "deploy-test-image-uploader"
+    assert repr(wb) == "Workbook(target='local' on the local cloud, region='us-east-1', prefix='deploy-test')"
+
+
+def test_role_is_created_once_with_its_inline_policy(wb):
+    first = iam.ensure_role(wb, "result_store")
+    assert iam.ensure_role(wb, "result_store") == first
+    policy = iam.policy_of(wb, "result_store")
+    assert policy["Statement"][0]["Action"] == ["dynamodb:PutItem"]
+    tags = wb.client("iam").list_role_tags(RoleName=wb.names.role("result_store"))["Tags"]
+    assert {"Key": "workbook-prefix", "Value": "deploy-test"} in tags
+
+
+def test_deploy_creates_then_is_a_no_op_then_updates(wb, source):
+    env = {"BUCKET_NAME": "b1"}
+    created = lambdas.deploy(wb, "image_uploader", environment=env, source=source)
+    assert created.changed and created.name == "deploy-test-image-uploader"
+    assert lambdas.invoke(wb, "image_uploader", {}) == {"bucket": "b1"}
+    again = lambdas.deploy(wb, "image_uploader", environment=env, source=source)
+    assert not again.changed and again.code_sha256 == created.code_sha256
+    source.write_text(source.read_text().replace("'bucket'", "'stored_in'"))
+    updated = lambdas.deploy(wb, "image_uploader", environment={"BUCKET_NAME": "b2"}, source=source)
+    assert updated.changed and updated.code_sha256 != created.code_sha256
+    assert lambdas.invoke(wb, "image_uploader", {}) == {"stored_in": "b2"}
+    config = wb.client("lambda").get_function(FunctionName=created.name)
+    assert config["Tags"]["workbook-prefix"] == "deploy-test"
+    assert config["Configuration"]["Role"].endswith(":role/deploy-test-image-uploader-role")
+    groups = wb.client("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/deploy-test-image-uploader")
+    assert groups["logGroups"][0]["retentionInDays"] == 7
+
+
+def test_package_is_reproducible(source):
+    assert lambdas.package("image_uploader", source) == lambdas.package("image_uploader", source)
+
+
+def test_deploy_before_writefile_says_which_cell_to_run(wb, tmp_path):
+    with pytest.raises(FileNotFoundError, match="run the %%writefile cell above this one first"):
+        lambdas.deploy(wb, "label_detector", source=tmp_path / "label_detector.py")
+
+
+def test_function_error_is_raised_with_type_message_and_log(wb, tmp_path):
+    path = tmp_path / "result_store.py"
+    path.write_text("def handler(event, context):\n    print('about to fail')\n    raise ValueError('no id in event')\n")
+    lambdas.deploy(wb, "result_store", source=path)
+    with pytest.raises(lambdas.FunctionFailed) as failed:
+        lambdas.invoke(wb, "result_store", {})
+    assert failed.value.error_type == "ValueError" and failed.value.error_message == "no id in event"
+    assert "about to fail" in failed.value.log_tail
+    assert str(failed.value) == "deploy-test-result-store failed with ValueError: no id in event"
+
+
+def test_bucket_is_private_encrypted_tagged_and_idempotent(wb):
+    assert storage.ensure_bucket(wb) == storage.ensure_bucket(wb) == wb.names.bucket
+    settings = storage.bucket_settings(wb)
+    assert settings["public access blocked"] is True and settings["encryption"] == "AES256"
+    assert settings["tags"]["workbook-prefix"] == "deploy-test"
+
+
+def test_table_is_idempotent_and_deletable(wb):
+    assert storage.ensure_table(wb) == storage.ensure_table(wb) == "deploy-test-image-results"
+    assert storage.delete_table(wb) is True
+    assert storage.delete_table(wb) is False
+
+
+def test_bucket_is_emptied_and_deleted(wb):
+    storage.ensure_bucket(wb)
+    wb.client("s3").put_object(Bucket=wb.names.bucket, Key="images/a.png", Body=b"x")
+    assert storage.empty_and_delete_bucket(wb) == 1
+    assert storage.empty_and_delete_bucket(wb) == 0

@@ -1,0 +1,82 @@
+"""Names derive from the prefix in one place; policies allow only exact resources."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from helpers import policies
+from helpers.names import FUNCTIONS, Names, PrefixError, check_prefix
+
+NAMES = Names(prefix="alice", account_id="123456789012", region="eu-west-1")
+
+
+def test_every_name_carries_the_prefix():
+    assert NAMES.bucket == "alice-images-123456789012-eu-west-1"
+    assert NAMES.table == "alice-image-results"
+    assert [NAMES.function(k) for k in FUNCTIONS] == [
+        "alice-image-uploader", "alice-label-detector", "alice-result-store", "alice-api-receiver"]
+    assert NAMES.role("image_uploader") == "alice-image-uploader-role"
+    assert NAMES.role("state_machine") == "alice-state-machine-role"
+    assert NAMES.state_machine == "alice-image-pipeline"
+    assert NAMES.api == "alice-image-api"
+    assert NAMES.tags == {"workbook": "serverless-image-workbook", "workbook-prefix": "alice"}
+
+
+def test_two_prefixes_share_no_name():
+    bob = Names(prefix="bob", account_id="123456789012", region="eu-west-1")
+    mine = {NAMES.bucket, NAMES.table, NAMES.state_machine, NAMES.api, *(NAMES.function(k) for k in FUNCTIONS)}
+    theirs = {bob.bucket, bob.table, bob.state_machine, bob.api, *(bob.function(k) for k in FUNCTIONS)}
+    assert not mine & theirs
+
+
+def test_longest_prefix_still_fits_the_bucket_name_limit():
+    longest = Names(prefix="a" * 20, account_id="123456789012", region="ap-southeast-4")
+    assert len(longest.bucket) <= 63
+
+
+@pytest.mark.parametrize("bad", ["", "ab", "Alice", "1abc", "abc-", "a--b", "a_b", "a" * 21, "ünï"])
+def test_unusable_prefixes_are_refused_with_what_is_accepted(bad):
+    with pytest.raises(PrefixError, match="3-20 characters, lowercase letters, digits and single hyphens"):
+        check_prefix(bad)
+
+
+def test_unknown_function_key_names_the_known_ones():
+    with pytest.raises(KeyError, match="image_uploader, label_detector, result_store, api_receiver"):
+        NAMES.function("thumbnailer")
+
+
+def _statements(doc):
+    return {s["Sid"]: (sorted(s["Action"]), s["Resource"]) for s in doc["Statement"]}
+
+
+def test_image_uploader_reads_staging_and_writes_images_only():
+    statements = _statements(policies.image_uploader(NAMES))
+    bucket = "arn:aws:s3:::alice-images-123456789012-eu-west-1"
+    assert statements["ReadAndRemoveStagedBytes"] == (["s3:DeleteObject", "s3:GetObject"], [f"{bucket}/staging/*"])
+    assert statements["StoreImages"] == (["s3:PutObject"], [f"{bucket}/images/*"])
+    assert statements["OwnLogStreams"] == (
+        ["logs:CreateLogStream", "logs:PutLogEvents"],
+        ["arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/alice-image-uploader:*"])
+
+
+def test_state_machine_may_invoke_only_the_pipeline_functions():
+    (statement,) = policies.state_machine(NAMES)["Statement"]
+    assert statement["Action"] == ["lambda:InvokeFunction"]
+    assert sorted(statement["Resource"]) == sorted(
+        f"arn:aws:lambda:eu-west-1:123456789012:function:alice-{name}{suffix}"
+        for name in ("image-uploader", "label-detector", "result-store") for suffix in ("", ":*"))
+
+
+@pytest.mark.parametrize("key", list(policies.FOR_ROLE))
+def test_no_policy_grants_wildcard_actions_or_foreign_resources(key):
+    for statement in policies.FOR_ROLE[key](NAMES)["Statement"]:
+        assert statement["Effect"] == "Allow"
+        assert all("*" not in action for action in statement["Action"])
+        for resource in statement["Resource"]:
+            if resource == "*":
+                assert statement["Action"] == ["rekognition:DetectLabels"]  # it has no resource type
+            else:
+                assert "alice" in resource
+    assert "FullAccess" not in json.dumps(policies.FOR_ROLE[key](NAMES))
