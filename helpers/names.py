@@ -101,6 +101,21 @@ class Names:
     def log_group_arn(self, key: str) -> str:
         return f"arn:{self.partition}:logs:{self.region}:{self.account_id}:log-group:{self.log_group(key)}"
 
+    def inventory(self) -> list[tuple[str, str]]:
+        """(kind, name) of everything the workbook creates for this prefix, in build order."""
+
+        def function(key: str) -> list[tuple[str, str]]:
+            return [("IAM role", self.role(key)), ("Lambda function", self.function(key)),
+                    ("log group", self.log_group(key))]
+
+        return [
+            ("S3 bucket", self.bucket), *function("image_uploader"),  # notebook 01
+            *function("label_detector"),  # 02
+            ("DynamoDB table", self.table), *function("result_store"),  # 03
+            ("IAM role", self.role("state_machine")), ("state machine", self.state_machine),  # 04
+            *function("api_receiver"), ("REST API", f"{self.api} (stage {self.stage})"),  # 05
+        ]
+
     @property
     def tags(self) -> dict[str, str]:
         return {"workbook": WORKBOOK_TAG, "workbook-prefix": self.prefix}

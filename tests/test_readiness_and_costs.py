@@ -1,0 +1,49 @@
+"""Notebook 00's checks and cost estimate."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import costs, readiness, workbook
+from helpers.readiness import Check, Report
+
+
+@pytest.fixture(scope="module")
+def wb(localcloud):
+    return workbook.start("local", "us-east-1", "ready-test", port=int(localcloud.rsplit(":", 1)[1]))
+
+
+def test_local_target_passes_every_check_without_creating_anything(wb, client):
+    buckets_before = client("s3").list_buckets()["Buckets"]
+    report = readiness.run(wb)
+    assert report.ok, repr(report)
+    assert [c.name for c in report] == [
+        "identity", "region", "rekognition", "permission: lambda", "permission: step functions",
+        "permission: s3", "permission: dynamodb", "permission: api gateway", "permission: iam"]
+    assert "123456789012" not in repr(report)  # account ids stay out of notebook outputs
+    assert client("s3").list_buckets()["Buckets"] == buckets_before
+
+
+def test_a_region_without_rekognition_fails_with_the_fix():
+    region = Check("region", "af-south-1" in readiness.REKOGNITION_REGIONS, "x")
+    assert not region.ok
+    assert not Report([region]).ok and repr(Report([region])) == "✗ region: x"
+
+
+def test_refused_call_is_reported_not_raised(wb):
+    from botocore.exceptions import ClientError
+
+    def refuse() -> str:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "ListFunctions")
+
+    check = readiness._call("permission: lambda", refuse, "Ask your instructor.")
+    assert not check.ok and check.detail.startswith("AccessDenied:") and check.detail.endswith("Ask your instructor.")
+
+
+def test_cost_scales_with_images_and_rekognition_dominates():
+    ten, hundred = costs.estimate(10), costs.estimate(100)
+    assert hundred.total == pytest.approx(10 * ten.total, rel=0.01)
+    assert next(iter(ten.lines)) == "rekognition_image"
+    assert ten.lines["rekognition_image"] == pytest.approx(0.01)
+    assert 0.01 < ten.total < 0.05
+    assert repr(ten).splitlines()[-1].startswith("total for 10 images")
