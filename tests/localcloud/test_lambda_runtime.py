@@ -346,3 +346,19 @@ def test_import_path_holds_only_the_package_layers_runtime_and_stdlib(lam, iam):
     assert path[0].endswith(tuple("0123456789abcdef"))  # the unpacked package, by content hash
     assert not any("site-packages" in p and "/opt/" not in p for p in path)
     assert not any(p.endswith("awslambda") for p in path)
+
+
+def test_each_environment_has_its_own_temporary_directory(lam, iam):
+    source = """
+    import tempfile
+    def handler(event, context):
+        with tempfile.NamedTemporaryFile(delete=False) as handle:
+            handle.write(b"scratch")
+        return tempfile.gettempdir()
+    """
+    name = deploy(lam, iam, source)
+    first = call(lam, name)[1]
+    assert first.endswith(".tmp") and first != "/tmp"
+    assert call(lam, name)[1] == first  # the warm environment keeps its scratch space
+    lam.update_function_configuration(FunctionName=name, Environment={"Variables": {"V": "2"}})
+    assert call(lam, name)[1] != first  # a new environment gets a new one

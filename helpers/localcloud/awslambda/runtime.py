@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import select
+import shutil
 import subprocess
 import sys
 import threading
@@ -120,7 +121,8 @@ class _Outcome:
     exit_code: int | None = None
 
 
-def _worker_env(spec: FunctionSpec, task_root: Path, runtime_dir: Path, log_stream: str, port: int) -> dict[str, str]:
+def _worker_env(spec: FunctionSpec, task_root: Path, runtime_dir: Path, tmp_dir: Path, log_stream: str,
+                port: int) -> dict[str, str]:
     """Only what Lambda sets, plus the endpoint that sends boto3 to the local cloud."""
     env = dict(spec.env_vars)
     env.update(
@@ -140,6 +142,8 @@ def _worker_env(spec: FunctionSpec, task_root: Path, runtime_dir: Path, log_stre
             "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
             "LAMBDA_TASK_ROOT": str(task_root),
             "LAMBDA_RUNTIME_DIR": str(runtime_dir),
+            # Each environment's own scratch space, as /tmp is on Lambda (tempfile honours it).
+            "TMPDIR": str(tmp_dir),
             # The only difference from AWS a handler can see: where boto3 sends requests.
             "AWS_ENDPOINT_URL": config.endpoint_url(port),
             # Never read the developer's own ~/.aws files.
@@ -175,6 +179,8 @@ class Environment:
         }
         (cache / "envs").mkdir(parents=True, exist_ok=True)
         self._output_path = cache / "envs" / f"{self.instance_id}.log"
+        self._tmp_dir = cache / "envs" / f"{self.instance_id}.tmp"
+        self._tmp_dir.mkdir()
         self._output = open(self._output_path, "w+b")  # noqa: SIM115 - lives as long as the process
         self._offset = 0
         request_r, self._request_w = os.pipe()
@@ -186,7 +192,7 @@ class Environment:
             stdout=self._output,
             stderr=subprocess.STDOUT,
             pass_fds=(request_r, response_w),
-            env=_worker_env(spec, task_root, runtime_dir, self.log_stream, port),
+            env=_worker_env(spec, task_root, runtime_dir, self._tmp_dir, self.log_stream, port),
             cwd=task_root,
         )
         os.close(request_r)
@@ -268,6 +274,7 @@ class Environment:
                 pass
         self._output.close()
         self._output_path.unlink(missing_ok=True)
+        shutil.rmtree(self._tmp_dir, ignore_errors=True)
 
 
 @dataclass
