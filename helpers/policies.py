@@ -69,7 +69,9 @@ def label_detector(names: Names) -> dict[str, Any]:
 def result_store(names: Names) -> dict[str, Any]:
     return document(
         [
-            _allow("WriteResults", ["dynamodb:PutItem"], [names.table_arn]),
+            # UpdateItem, not PutItem: the final status is added to the api-receiver's PROCESSING
+            # record, keeping its created_at; a refused (conditional) update returns the record as it is.
+            _allow("WriteResults", ["dynamodb:UpdateItem"], [names.table_arn]),
             *_logs(names, "result_store"),
         ]
     )

@@ -29,7 +29,7 @@ def test_role_is_created_once_with_its_inline_policy(wb):
     first = iam.ensure_role(wb, "result_store")
     assert iam.ensure_role(wb, "result_store") == first
     policy = iam.policy_of(wb, "result_store")
-    assert policy["Statement"][0]["Action"] == ["dynamodb:PutItem"]
+    assert policy["Statement"][0]["Action"] == ["dynamodb:UpdateItem"]
     tags = wb.client("iam").list_role_tags(RoleName=wb.names.role("result_store"))["Tags"]
     assert {"Key": "workbook-prefix", "Value": "deploy-test"} in tags
 
