@@ -1,0 +1,297 @@
+"""The api-receiver, as notebook 05 writes it: proxy events built by hand, against the test local cloud.
+
+Every refused upload must answer its exact status and error code and write nothing: no
+record, no staged object, no execution. A stand-in state machine (one Pass state) takes the
+place of notebook 04's, so an execution here proves the receiver started it, with the input
+docs/pipeline.md names. The last tests go through the real API Gateway data plane.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+from decimal import Decimal
+from types import SimpleNamespace
+
+import boto3
+import pytest
+import requests
+
+from helpers import api, lambdas, statemachine, storage, workbook
+from tests.notebook_code import function_source, load_function
+
+NOTEBOOK = "05_api.ipynb"
+PNG = b"\x89PNG\r\n\x1a\n"
+JPEG = b"\xff\xd8\xff\xe0"
+STAND_IN = {"Comment": "stands in for notebook 04's pipeline", "StartAt": "Hold",
+            "States": {"Hold": {"Type": "Pass", "End": True}}}
+CONTEXT = SimpleNamespace(aws_request_id="lambda-request-id")
+
+
+@pytest.fixture(scope="module")
+def wb(localcloud):
+    wb = workbook.start("local", "us-east-1", "api-rx-test", port=int(localcloud.rsplit(":", 1)[1]))
+    storage.ensure_bucket(wb)
+    storage.ensure_table(wb)
+    statemachine.ensure(wb, STAND_IN)
+    return wb
+
+
+def _environment(wb, **overrides):
+    return {"BUCKET_NAME": wb.names.bucket, "TABLE_NAME": wb.names.table,
+            "STATE_MACHINE_ARN": wb.names.state_machine_arn, **overrides}
+
+
+@pytest.fixture(scope="module")
+def receiver(wb, tmp_path_factory):
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in _environment(wb).items():
+            patch.setenv(key, value)
+        return load_function(NOTEBOOK, "api_receiver", tmp_path_factory.mktemp("api_receiver"))
+
+
+def post(receiver, body: bytes | None, content_type: str | None = "image/png", *, base64_encoded=True,
+         header="Content-Type"):
+    """POST /images as API Gateway's proxy integration delivers it."""
+    if body is None:
+        encoded = None
+    else:
+        encoded = base64.b64encode(body).decode() if base64_encoded else body.decode("utf-8", "replace")
+    event = {
+        "resource": "/images", "path": "/images", "httpMethod": "POST",
+        "headers": {header: content_type} if content_type is not None else None,
+        "pathParameters": None, "requestContext": {"requestId": "gateway-request-id", "stage": "v1"},
+        "body": encoded, "isBase64Encoded": base64_encoded and body is not None,
+    }
+    return _answer(receiver.handler(event, CONTEXT))
+
+
+def get(receiver, image_id: str, method="GET", resource="/images/{id}", headers=None):
+    event = {"resource": resource, "path": f"/images/{image_id}", "httpMethod": method, "headers": None,
+             "pathParameters": {"id": image_id}, "requestContext": {"requestId": "gateway-request-id"},
+             "body": None, "isBase64Encoded": False}
+    return _answer(receiver.handler(event, CONTEXT), headers)
+
+
+def _answer(response, headers=None):
+    assert set(response) == {"statusCode", "headers", "body"}
+    assert response["headers"] == {"Content-Type": "application/json", **(headers or {})}
+    return response["statusCode"], json.loads(response["body"])
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def record(wb, image_id):
+    return wb.client("dynamodb").get_item(TableName=wb.names.table, Key={"id": {"S": image_id}},
+                                          ConsistentRead=True).get("Item")
+
+
+def staged(wb, image_id):
+    try:
+        return wb.client("s3").get_object(Bucket=wb.names.bucket, Key=f"staging/{image_id}")["Body"].read()
+    except wb.client("s3").exceptions.NoSuchKey:
+        return None
+
+
+# --- refused: exact status and code, nothing written ---------------------------------------
+
+BIG = PNG + bytes(4 * 1024 * 1024 - len(PNG) + 1)
+REFUSED = {
+    "text sent as image/png": (dict(body=b"This is a text file with a .png name.\n"), 400, "InvalidImage"),
+    "GIF": (dict(body=b"GIF89a\x78\x00\x5a\x00", content_type="image/gif"), 415, "UnsupportedMediaType"),
+    "no body": (dict(body=None), 400, "EmptyBody"),
+    "empty body": (dict(body=b""), 400, "EmptyBody"),
+    "JSON content type": (dict(body=PNG + b"json?", content_type="application/json"), 415, "UnsupportedMediaType"),
+    "no content type": (dict(body=PNG + b"untyped", content_type=None), 415, "UnsupportedMediaType"),
+    "image/jpg is not a media type": (dict(body=JPEG + b"x", content_type="image/jpg"), 415, "UnsupportedMediaType"),
+    "PNG sent as image/jpeg": (dict(body=PNG + b"png pixels", content_type="image/jpeg"), 400, "InvalidImage"),
+    "JPEG sent as image/png": (dict(body=JPEG + b"jpeg pixels"), 400, "InvalidImage"),
+    "PNG signature cut short": (dict(body=PNG[:7]), 400, "InvalidImage"),
+    "body passed as text (no binary media type)": (dict(body=b"\x89PNG\r\n\x1a\nabc", base64_encoded=False),
+                                                   400, "InvalidImage"),
+    "4 MiB + 1 byte": (dict(body=BIG), 413, "ImageTooLarge"),
+}
+
+
+@pytest.mark.parametrize("case", REFUSED, ids=list(REFUSED))
+def test_bad_input_is_refused_with_its_status_and_code_and_nothing_is_written(wb, receiver, case):
+    kwargs, status, code = REFUSED[case]
+    before = api.footprint(wb)
+    answer_status, body = post(receiver, **kwargs)
+    assert (answer_status, body["error"]) == (status, code)
+    assert set(body) == {"error", "message"} and len(body["message"]) > 20
+    assert api.footprint(wb) == before
+    if kwargs.get("body"):
+        image_id = sha(kwargs["body"])
+        assert record(wb, image_id) is None and staged(wb, image_id) is None
+        assert api.executions_named(wb, image_id) == []
+
+
+def test_refusals_say_what_was_wrong_and_what_is_accepted(receiver):
+    assert post(receiver, b"GIF89a", "image/gif")[1]["message"] == (
+        "Content-Type image/gif is not accepted: send the image's raw bytes with Content-Type image/png or image/jpeg")
+    assert post(receiver, PNG + b"x", "image/jpeg")[1]["message"] == (
+        "Content-Type is image/jpeg but the body is a PNG image: send it as image/png")
+    assert post(receiver, b"text", "image/png")[1]["message"] == (
+        "the body is not a PNG image (its first bytes are not a PNG file's): only PNG and JPEG images are accepted")
+    assert post(receiver, BIG)[1]["message"] == (
+        "the image has 4,194,305 bytes; at most 4,194,304 (4 MiB) are accepted")
+    assert "binary media types must include image/png" in post(
+        receiver, PNG + b"abc", base64_encoded=False)[1]["message"]
+
+
+# --- accepted ---------------------------------------------------------------------------------
+
+
+def test_an_image_is_recorded_staged_and_started_then_answered_202(wb, receiver):
+    image = PNG + b"accepted once"
+    image_id = sha(image)
+    before = api.footprint(wb)
+    assert post(receiver, image, "image/png; charset=binary", header="content-type") == (
+        202, {"id": image_id, "status": "PROCESSING", "href": f"/images/{image_id}"})
+
+    item = record(wb, image_id)
+    assert item["status"] == {"S": "PROCESSING"} and item["created_at"] == item["updated_at"]
+    assert item["created_at"]["S"].endswith("Z")
+    assert staged(wb, image_id) == image
+    [execution] = api.executions_named(wb, image_id)
+    described = wb.client("stepfunctions").describe_execution(executionArn=execution["executionArn"])
+    assert json.loads(described["input"]) == {
+        "id": image_id, "staging": {"bucket": wb.names.bucket, "key": f"staging/{image_id}"},
+        "content_type": "image/png"}
+    assert api.footprint(wb) == {"records": before["records"] + 1, "staged objects": before["staged objects"] + 1,
+                                 "executions": before["executions"] + 1}
+
+
+def test_a_jpeg_of_exactly_4_mib_is_accepted(wb, receiver):
+    image = JPEG + bytes(4 * 1024 * 1024 - len(JPEG))
+    status, body = post(receiver, image, "image/jpeg")
+    assert (status, body["status"]) == (202, "PROCESSING")
+    assert len(staged(wb, body["id"])) == 4 * 1024 * 1024
+
+
+def test_resubmitting_gives_the_same_id_and_no_second_execution(wb, receiver):
+    image = JPEG + b"sent twice"
+    first = post(receiver, image, "image/jpeg")
+    after_first = api.footprint(wb)
+    second = post(receiver, image, "image/jpeg")
+    assert first == second == (202, {"id": sha(image), "status": "PROCESSING", "href": f"/images/{sha(image)}"})
+    assert len(api.executions_named(wb, sha(image))) == 1
+    assert api.footprint(wb) == after_first
+
+
+def test_a_finished_image_answers_its_final_status_and_is_not_staged_again(wb, receiver):
+    image = PNG + b"finished"
+    image_id = post(receiver, image)[1]["id"]
+    wb.client("s3").delete_object(Bucket=wb.names.bucket, Key=f"staging/{image_id}")  # as the uploader does
+    wb.client("dynamodb").update_item(TableName=wb.names.table, Key={"id": {"S": image_id}},
+                                      UpdateExpression="SET #s = :s", ExpressionAttributeNames={"#s": "status"},
+                                      ExpressionAttributeValues={":s": {"S": "SUCCEEDED"}})
+    before = api.footprint(wb)
+    assert post(receiver, image) == (202, {"id": image_id, "status": "SUCCEEDED", "href": f"/images/{image_id}"})
+    assert staged(wb, image_id) is None and api.footprint(wb) == before
+
+
+def test_a_submission_that_failed_half_way_is_completed_by_the_retry(wb, receiver, tmp_path, caplog):
+    image = PNG + b"half way"
+    image_id = sha(image)
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in _environment(wb, BUCKET_NAME="api-rx-test-no-such-bucket").items():
+            patch.setenv(key, value)
+        broken = load_function(NOTEBOOK, "api_receiver", tmp_path)
+    with caplog.at_level(logging.INFO):
+        status, body = post(broken, image)
+    # The record was written, then S3 failed: a 500 naming the request, and the traceback in the log.
+    assert (status, body["error"], body["requestId"]) == (500, "InternalError", "gateway-request-id")
+    assert body["message"] == "a service the API uses failed, not your request: try again, or quote request id " \
+        "gateway-request-id"
+    failure = next(r for r in caplog.records if r.levelno == logging.ERROR)
+    assert "POST /images failed (request id gateway-request-id)" in failure.getMessage()
+    assert "NoSuchBucket" in caplog.text
+    assert record(wb, image_id)["status"] == {"S": "PROCESSING"} and api.executions_named(wb, image_id) == []
+
+    assert post(receiver, image) == (202, {"id": image_id, "status": "PROCESSING", "href": f"/images/{image_id}"})
+    assert staged(wb, image_id) == image and len(api.executions_named(wb, image_id)) == 1
+
+
+# --- GET and routing --------------------------------------------------------------------------
+
+
+def test_get_answers_the_record_with_plain_numbers(wb, receiver):
+    image_id = sha(b"recorded by the result-store")
+    item = {"id": image_id, "status": "SUCCEEDED",
+            "image": {"bucket": wb.names.bucket, "key": f"images/{image_id}.png", "content_type": "image/png",
+                      "size": Decimal(12345)},
+            "labels": [{"name": "Cat", "confidence": Decimal("98.1"), "parents": ["Animal"]}],
+            "created_at": "2026-01-01T00:00:00+00:00", "updated_at": "2026-01-01T00:00:02+00:00"}
+    boto3.resource("dynamodb", region_name="us-east-1").Table(wb.names.table).put_item(Item=item)
+    status, body = get(receiver, image_id)
+    assert status == 200
+    assert body == {**item, "image": {**item["image"], "size": 12345},
+                    "labels": [{"name": "Cat", "confidence": 98.1, "parents": ["Animal"]}]}
+    assert isinstance(body["image"]["size"], int)
+
+
+def test_get_unknown_or_malformed_ids(receiver):
+    unknown = sha(b"never sent")
+    assert get(receiver, unknown) == (404, {"error": "NotFound",
+                                            "message": f"no image with id {unknown}: POST it to /images first"})
+    for bad in ("cat.png", "A" * 64, "a" * 63, "a" * 65, ""):
+        status, body = get(receiver, bad)
+        assert (status, body["error"]) == (400, "InvalidId"), bad
+
+
+def test_methods_it_does_not_serve_are_405_and_unknown_routes_404(receiver):
+    assert get(receiver, "x", method="DELETE", headers={"Allow": "GET"}) == (405, {
+        "error": "MethodNotAllowed", "message": "/images/{id} accepts GET, not DELETE"})
+    assert get(receiver, "x", method="PUT", resource="/images", headers={"Allow": "POST"}) == (405, {
+        "error": "MethodNotAllowed", "message": "/images accepts POST, not PUT"})
+    status, body = get(receiver, "x", resource="/{proxy+}")
+    assert (status, body["error"]) == (404, "NotFound")
+
+
+def test_the_function_uses_only_the_standard_library_and_boto3():
+    imports = {line.split()[1].split(".")[0] for line in function_source(NOTEBOOK, "api_receiver").splitlines()
+               if line.startswith(("import ", "from "))}
+    assert imports <= {"__future__", "base64", "binascii", "hashlib", "json", "logging", "os", "re", "datetime",
+                       "decimal", "typing", "boto3", "botocore"}, imports
+
+
+# --- through the real API on the local cloud ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def deployed(wb, tmp_path_factory):
+    source = tmp_path_factory.mktemp("deployed") / "api_receiver.py"
+    source.write_text(function_source(NOTEBOOK, "api_receiver"))
+    function = lambdas.deploy(wb, "api_receiver", source=source, environment=_environment(wb))
+    return api.ensure(wb, function.arn).url
+
+
+def test_over_http_post_answers_202_and_get_answers_the_record(wb, deployed):
+    image = PNG + bytes(range(256)) * 4  # not UTF-8: survives only as a binary media type
+    image_id = sha(image)
+    posted = requests.post(f"{deployed}/images", data=image, headers={"Content-Type": "image/png"}, timeout=60)
+    assert (posted.status_code, posted.json()) == (202, {"id": image_id, "status": "PROCESSING",
+                                                         "href": f"/images/{image_id}"})
+    assert staged(wb, image_id) == image
+    got = requests.get(f"{deployed}{posted.json()['href']}", timeout=60)
+    assert got.status_code == 200 and got.headers["Content-Type"] == "application/json"
+    assert got.json()["id"] == image_id and got.json()["status"] == "PROCESSING"
+    assert len(api.executions_named(wb, image_id)) == 1
+
+
+def test_over_http_bad_input_is_refused_by_the_function(wb, deployed):
+    before = api.footprint(wb)
+    cases = [(b"GIF89a...", "image/gif", 415, "UnsupportedMediaType"), (b"", "image/png", 400, "EmptyBody"),
+             (b"plain text", "image/png", 400, "InvalidImage")]
+    for body, content_type, status, code in cases:
+        answer = requests.post(f"{deployed}/images", data=body, headers={"Content-Type": content_type}, timeout=60)
+        assert (answer.status_code, answer.json()["error"]) == (status, code), content_type
+    missing = requests.get(f"{deployed}/images/{sha(b'never sent')}", timeout=60)
+    assert (missing.status_code, missing.json()["error"]) == (404, "NotFound")
+    assert api.footprint(wb) == before
