@@ -2,21 +2,55 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-PORT ?= 4566
+# The local cloud's port: LOCALCLOUD_PORT from the environment, else 4566.
+PORT ?= $(or $(LOCALCLOUD_PORT),4566)
+# The notebooks' papermill parameters: make run PREFIX=alice TARGET=aws REGION=eu-west-1
+# (AWS_PROFILE and other AWS_* settings pass through from the environment).
+TARGET ?= local
+REGION ?= us-east-1
+PREFIX ?= workbook
+NOTEBOOK_PARAMETERS = --target $(TARGET) --region $(REGION) --prefix $(PREFIX)
+RUNNER = LOCALCLOUD_PORT=$(PORT) $(BIN)/python -m helpers.notebook_runner
 
-.PHONY: setup test bench localcloud-start localcloud-stop localcloud-status clean-venv
+.PHONY: setup test run clean lab notebooks bench localcloud-start localcloud-stop localcloud-status clean-venv
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt
+# The helpers install in editable mode so notebook kernels import them from notebooks/;
+# the python3 kernel is (re)installed into .venv so Jupyter runs notebooks with .venv's Python.
+$(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
 
-## Every test: unit tests and the local cloud's tests against a local cloud of their own.
+## Every test: unit tests and the local cloud's tests against a local cloud of their own,
+## then pytest --nbval (strict, tests/nbval_sanitize.cfg) on the committed notebooks
+## against another fresh local cloud.
 test: setup
 	$(BIN)/python -m pytest
+	$(BIN)/python -m helpers.notebook_runner nbval
+
+## Run notebooks 00-06 in order into output/ (the sources stay untouched); leaves the
+## pipeline deployed and the local cloud running, and prints the API's URL.
+run: setup
+	$(RUNNER) $(NOTEBOOK_PARAMETERS) --through 06 --output output
+
+## Remove what the workbook created (07_cleanup, same parameters), then stop the local cloud.
+clean: setup
+	$(RUNNER) $(NOTEBOOK_PARAMETERS) --only 07 --output output
+	$(BIN)/python -m helpers.localcloud stop --port $(PORT)
+
+## JupyterLab on the notebooks, with .venv's kernel (LAB_ARGS: more options, e.g. --allow-root).
+lab: setup
+	LOCALCLOUD_PORT=$(PORT) $(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ARGS)
+
+## Maintainers: re-run the committed notebooks in place against a fresh local cloud and
+## normalize them for committing (refuses outputs that hold machine paths).
+notebooks: setup
+	$(BIN)/python -m helpers.notebook_runner refresh
 
 ## Benchmarks of the local cloud (prints figures; not part of the tests).
 bench: setup
