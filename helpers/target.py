@@ -40,17 +40,20 @@ def use(target: str = "local", region: str = config.DEFAULT_REGION, *, port: int
         raise TargetError(f"target must be one of {', '.join(TARGETS)}; got {target!r}")
     if not region:
         raise TargetError("region must be set, for example 'us-east-1'")
-    for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE", *config.DUMMY_CREDENTIALS):
-        if target == "aws" and key in config.DUMMY_CREDENTIALS and os.environ.get(key) != "testing":
-            continue  # keep a learner's own exported credentials
-        os.environ.pop(key, None)
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    if target == "local":
+        # A learner's profile must not send local calls to AWS.
+        os.environ.pop("AWS_PROFILE", None)
+    elif profile:
+        os.environ["AWS_PROFILE"] = profile
+    for key, dummy in config.DUMMY_CREDENTIALS.items():
+        if os.environ.get(key) == dummy:  # ours, from an earlier local run in this process
+            os.environ.pop(key)
     os.environ["AWS_DEFAULT_REGION"] = os.environ["AWS_REGION"] = region
     endpoint = None
     if target == "local":
         endpoint = localcloud.ensure_running(port)
         os.environ.update(config.DUMMY_CREDENTIALS, AWS_ENDPOINT_URL=endpoint)
-    elif profile:
-        os.environ["AWS_PROFILE"] = profile
     # boto3's default session caches credentials: start a fresh one for the new target.
     boto3.DEFAULT_SESSION = None
     return Target(name=target, region=region, endpoint_url=endpoint)

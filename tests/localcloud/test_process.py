@@ -173,3 +173,11 @@ def test_target_aws_drops_the_local_endpoint_and_dummy_credentials(monkeypatch):
 def test_unknown_target_is_refused():
     with pytest.raises(target.TargetError, match="target must be one of local, aws; got 'mars'"):
         target.use("mars")
+
+
+def test_target_aws_keeps_the_learners_own_profile_and_credentials(monkeypatch):
+    monkeypatch.setenv("AWS_PROFILE", "workshop")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAREALKEY")
+    chosen = target.use("aws", "eu-west-1")
+    assert chosen.endpoint_url is None
+    assert os.environ["AWS_PROFILE"] == "workshop" and os.environ["AWS_ACCESS_KEY_ID"] == "AKIAREALKEY"
