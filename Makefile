@@ -39,8 +39,13 @@ run: setup
 	$(RUNNER) $(NOTEBOOK_PARAMETERS) --through 06 --output output
 
 ## Remove what the workbook created (07_cleanup, same parameters), then stop the local cloud.
+## A stopped local cloud has nothing left to clean: its state lived in its memory.
 clean: setup
-	$(RUNNER) $(NOTEBOOK_PARAMETERS) --only 07 --output output
+	@if [ "$(TARGET)" = "local" ] && ! $(BIN)/python -m helpers.localcloud status --port $(PORT) >/dev/null; then \
+	  echo "no local cloud on port $(PORT): nothing to clean up (its state lived in memory)"; \
+	else \
+	  $(RUNNER) $(NOTEBOOK_PARAMETERS) --only 07 --output output; \
+	fi
 	$(BIN)/python -m helpers.localcloud stop --port $(PORT)
 
 ## JupyterLab on the notebooks, with .venv's kernel (LAB_ARGS: more options, e.g. --allow-root).
