@@ -335,6 +335,8 @@ def sanitize(text: str) -> str:
     ("Overwriting functions/image_uploader.py", "Writing functions/image_uploader.py"),
     ("saved /tmp/tmpab12cd/cat.png", "saved /tmp/tmpzz99yy/cat.png"),
     ("<helpers.workbook.Workbook object at 0x7f3a2b1c0d90>", "<helpers.workbook.Workbook object at 0x7f00aa11bb22>"),
+    ('<img src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUg+/=" alt="cat">',
+     '<img src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgZZ9=" alt="cat">'),
 ])
 def test_sanitize_rules_equate_values_that_legitimately_vary(first: str, second: str) -> None:
     assert first != second and sanitize(first) == sanitize(second)

@@ -176,6 +176,8 @@ def test_unknown_target_is_refused():
 
 
 def test_target_aws_keeps_the_learners_own_profile_and_credentials(monkeypatch):
+    for key, value in config.DUMMY_CREDENTIALS.items():
+        monkeypatch.setenv(key, value)  # recorded, so teardown restores the suite's credentials
     monkeypatch.setenv("AWS_PROFILE", "workshop")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAREALKEY")
     chosen = target.use("aws", "eu-west-1")
