@@ -615,3 +615,11 @@ def test_three_lambda_jsonpath_pipeline(sfn, functions):
         "labels": [{"Name": "Cat", "Confidence": 98.5}, {"Name": "thumbs/cat.jpg", "Confidence": 50.0}],
         "store": {"stored": "cat.jpg", "labelCount": 2},
     }
+
+
+def test_invalid_definition_is_refused_with_its_code(sfn):
+    with pytest.raises(ClientError) as refused:
+        sfn.create_state_machine(name=f"bad-{uuid.uuid4().hex[:8]}", roleArn=ROLE_ARN,
+                                 definition=json.dumps({"StartAt": "X", "States": {"X": {"Type": "Nope"}}}))
+    assert refused.value.response["Error"]["Code"] == "InvalidDefinition"
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400

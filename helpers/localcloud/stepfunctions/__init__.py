@@ -7,17 +7,18 @@
 * ``executions`` — unnamed StartExecution, name validation, before moto's idempotency rule;
 * ``history`` — ``assignedVariables`` in the history as JSON;
 * ``lambda_tasks`` — ``Lambda.<Code>`` error names for plain function ARN Tasks;
-* ``error_matching`` — ``States.Runtime`` is never retried or caught.
+* ``error_matching`` — ``States.Runtime`` is never retried or caught;
+* ``api_errors`` — API errors such as ``InvalidDefinition`` carry their code.
 
 What still differs from AWS is listed in ``docs/fidelity/stepfunctions.md``.
 """
 
 from __future__ import annotations
 
-from . import error_matching, executions, history, jsonata, lambda_tasks, limits
+from . import api_errors, error_matching, executions, history, jsonata, lambda_tasks, limits
 
 # Every module that registers hooks (tests/localcloud/test_hooks.py imports them).
-HOOK_MODULES = ("error_matching", "executions", "history", "jsonata", "lambda_tasks", "limits")
+HOOK_MODULES = ("api_errors", "error_matching", "executions", "history", "jsonata", "lambda_tasks", "limits")
 
 
 def install() -> None:
@@ -28,3 +29,4 @@ def install() -> None:
     history.install()
     lambda_tasks.install()
     error_matching.install()
+    api_errors.install()
