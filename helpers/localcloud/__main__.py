@@ -1,4 +1,4 @@
-"""Command line: python -m helpers.localcloud {start,stop,status,logs,serve} [--port N]."""
+"""Command line: python -m helpers.localcloud {start,stop,status,logs,serve,faults} [--port N]."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import sys
 import time
 
-from . import config, process, status_report
+from . import config, faults, process, status_report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,8 +31,12 @@ def main(argv: list[str] | None = None) -> int:
         if name == "logs":
             cmd.add_argument("-n", "--lines", type=int, default=100, help="how many lines (default 100)")
             cmd.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    _add_faults_parser(sub)
     args = parser.parse_args(argv)
     port = args.port or config.default_port()
+
+    if args.command == "faults":
+        return _faults(args, port)
 
     if args.command == "serve":
         from .server import serve
@@ -65,6 +69,61 @@ def main(argv: list[str] | None = None) -> int:
             return _follow(port)
         return 0
     return 2
+
+
+def _add_faults_parser(sub: argparse._SubParsersAction) -> None:
+    text = "make chosen AWS calls fail on demand (add, list, clear fault rules)"
+    faults_parser = sub.add_parser("faults", help=text, description=text)
+    actions = faults_parser.add_subparsers(dest="action", required=True)
+    add = actions.add_parser(
+        "add", help="add a rule", description="Answer matching calls with an AWS error, COUNT times (default 1).",
+        epilog="example: faults add --service rekognition --operation DetectLabels "
+               "--error ThrottlingException --count 2",
+    )
+    add.add_argument("--service", required=True, help="signing name: lambda, rekognition, dynamodb, s3, ...")
+    add.add_argument("--operation", required=True, help="Invoke, DetectLabels, UpdateItem, GetObject, ... or *")
+    add.add_argument("--error", required=True, help="the AWS error code, e.g. ThrottlingException")
+    add.add_argument("--count", type=int, default=1, help="fire this many times, then expire (default 1)")
+    add.add_argument("--always", action="store_true", help="no count: fire until cleared")
+    add.add_argument("--match", help="glob on the function name, table, bucket or bucket/key")
+    add.add_argument("--status", type=int, help="HTTP status (defaults to AWS's for known codes)")
+    add.add_argument("--message", help="the error message (defaults to AWS's usual one)")
+    add.add_argument("--probability", type=float, help="fire on this share of matching calls (0-1]")
+    add.add_argument("--seed", type=int, help="seed for --probability, for a reproducible sequence")
+    listing = actions.add_parser("list", help="the rules and how often each fired")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    clearing = actions.add_parser("clear", help="remove every rule (or one: --id f3)")
+    clearing.add_argument("--id", help="the rule to remove")
+    for cmd in (add, listing, clearing):
+        cmd.add_argument("--port", type=int, default=None, help=f"default {config.DEFAULT_PORT} or $LOCALCLOUD_PORT")
+
+
+def _faults(args: argparse.Namespace, port: int) -> int:
+    if process.health(port) is None:
+        print(f"not running on port {port} (start it: python -m helpers.localcloud start --port {port})",
+              file=sys.stderr)
+        return 3
+    endpoint = config.endpoint_url(port)
+    if args.action == "add":
+        try:
+            rule = faults.inject(endpoint, service=args.service, operation=args.operation, error=args.error,
+                                 count=None if args.always else args.count, match=args.match, status=args.status,
+                                 message=args.message, probability=args.probability, seed=args.seed)
+        except faults.FaultRuleError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"added {faults.describe(rule)}")
+        return 0
+    if args.action == "list":
+        found = faults.rules(endpoint)
+        if args.json:
+            print(json.dumps(found, indent=2))
+        else:
+            print("\n".join(faults.describe(rule) for rule in found) if found else "no fault rules")
+        return 0
+    cleared = faults.clear(endpoint, args.id)
+    print(f"cleared {cleared} fault rule(s)")
+    return 0
 
 
 def _follow(port: int) -> int:

@@ -1,4 +1,4 @@
-"""The local cloud's own endpoints under /_localcloud/: health and a report of what is deployed."""
+"""The local cloud's own endpoints under /_localcloud/: health, a report of what is deployed, fault rules."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from . import config
+from . import config, faults
 from .rekognition import CANNED_LABELS_NOTE
 
 STARTED_AT = time.time()
@@ -113,6 +113,7 @@ def report(port: int) -> dict[str, Any]:
         "rest_apis": _rest_apis(port),
         "buckets": _buckets(),
         "tables": _tables(),
+        "faults": faults.RULES.list(),
         "notes": [CANNED_LABELS_NOTE],  # said plainly wherever labels are shown
     }
 
@@ -127,6 +128,9 @@ class AdminApp:
             body = {"service": "localcloud", "pid": os.getpid(), "port": self.port}
         elif request.path == "/_localcloud/status":
             body = report(self.port)
+        elif request.path == faults.ADMIN_PATH or request.path.startswith(faults.ADMIN_PATH + "/"):
+            status, body = faults.admin(request.method, request.path, request.get_data())
+            return Response(json.dumps(body), status=status, mimetype="application/json")(environ, start_response)
         else:
             body = {"error": "NotFound", "message": f"no admin endpoint {request.path}; try /_localcloud/status"}
             return Response(json.dumps(body), status=404, mimetype="application/json")(environ, start_response)

@@ -2,7 +2,8 @@
 
 One WSGI application on one port. Requests the project emulates itself (admin, the API
 Gateway data plane, Lambda Invoke) are routed to its own handlers; everything else goes
-to moto's server, which keeps the state of every service.
+to moto's server, which keeps the state of every service. Before any of them, a signed
+request that an injected fault rule matches (``faults.py``) is answered with that error.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 from werkzeug.serving import make_server
 
-from . import config
+from . import config, faults
 
 log = logging.getLogger("localcloud")
 
@@ -65,6 +66,9 @@ class LocalCloudApp:
         method = environ.get("REQUEST_METHOD", "GET")
         if path.startswith("/_localcloud/"):
             return self.admin(environ, start_response)
+        failed = faults.maybe_fail(environ, start_response)
+        if failed is not None:
+            return failed
         match = _EXECUTE_API.match(path) or _USER_REQUEST.match(path)
         if match:
             return self.execute_api(environ, start_response, **match.groupdict())

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import faults
+
 
 def _section(title: str, rows: list[str]) -> list[str]:
     return [f"{title} ({len(rows)})"] + [f"  {row}" for row in rows] if rows else [f"{title}: none"]
@@ -34,5 +36,6 @@ def render(report: dict[str, Any]) -> str:
     lines += _section("REST APIs", apis)
     lines += _section("S3 buckets", report["buckets"])
     lines += _section("DynamoDB tables", report["tables"])
+    lines += _section("fault rules", [faults.describe(rule) for rule in report.get("faults", [])])
     lines += ["note: " + note for note in report["notes"]]
     return "\n".join(lines)
