@@ -1,7 +1,8 @@
 """Packages the Lambda code a notebook wrote and deploys it idempotently.
 
 Each notebook writes its function with ``%%writefile functions/NAME.py`` (the folder is
-``notebooks/functions/``), then calls :func:`deploy`, which zips that one file, makes sure
+``notebooks/functions/``), then calls :func:`deploy`, which zips that file (and the modules it
+imports that the notebook also wrote, ``modules=["image_checks"]``), makes sure
 the role and log group exist, and creates the function or updates its code and
 configuration, waiting until Lambda reports it Active and Updated. Running it again with
 the same code changes nothing; with edited code, it redeploys.
@@ -16,7 +17,7 @@ import json
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from . import iam
 from .workbook import Workbook
@@ -53,18 +54,25 @@ def source_path(key: str) -> Path:
     return FUNCTIONS_DIR / f"{key}.py"
 
 
-def package(key: str, source: Path | None = None) -> bytes:
-    """A deployment package holding just the function's file, reproducibly (fixed timestamps)."""
+def package(key: str, source: Path | None = None, modules: Sequence[str] = ()) -> bytes:
+    """A deployment package holding the function's file and ``modules`` (written beside it), reproducibly.
+
+    Every file sits at the top of the zip, so the handler imports a module by its name
+    (``import image_checks``); timestamps and permissions are fixed, modules are sorted.
+    """
     source = source or source_path(key)
-    if not source.exists():
-        raise FileNotFoundError(
-            f"{source.name} has not been written yet: run the %%writefile cell above this one first"
-        )
+    files = [(f"{key}.py", source)] + [(f"{name}.py", source.parent / f"{name}.py") for name in sorted(set(modules))]
+    for _, path in files:
+        if not path.exists():
+            raise FileNotFoundError(
+                f"{path.name} has not been written yet: run the %%writefile cell above this one first"
+            )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        info = zipfile.ZipInfo(f"{key}.py", date_time=(2020, 1, 1, 0, 0, 0))
-        info.external_attr = 0o644 << 16
-        archive.writestr(info, source.read_bytes())
+        for name, path in files:
+            info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, path.read_bytes())
     return buffer.getvalue()
 
 
@@ -79,11 +87,15 @@ def _ensure_log_group(wb: Workbook, key: str) -> None:
 
 
 def deploy(wb: Workbook, key: str, *, environment: dict[str, str] | None = None, timeout: int = 10,
-           memory: int = 256, source: Path | None = None) -> Deployed:
-    """Create or update the function ``key`` ("image_uploader", ...) from its written file."""
+           memory: int = 256, source: Path | None = None, modules: Sequence[str] = ()) -> Deployed:
+    """Create or update the function ``key`` ("image_uploader", ...) from its written file.
+
+    ``modules``: other files the notebook wrote (``image_checks`` for ``image_checks.py``), packaged
+    beside the handler so it can import them.
+    """
     lam = wb.client("lambda")
     name = wb.names.function(key)
-    zipped = package(key, source)
+    zipped = package(key, source, modules)
     sha = base64.b64encode(hashlib.sha256(zipped).digest()).decode()
     config = {
         "Role": iam.ensure_role(wb, key),

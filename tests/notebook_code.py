@@ -41,22 +41,30 @@ def function_source(notebook: str | Path, name: str) -> str:
     return found[0]
 
 
-def load_function(notebook: str | Path, name: str, folder: Path) -> ModuleType:
+def load_function(notebook: str | Path, name: str, folder: Path, modules: tuple[str, ...] = ()) -> ModuleType:
     """Write the notebook's function to ``folder/NAME.py`` and import it as a fresh module.
 
     Each call imports anew (module-level code runs again), so set the environment the
     function reads (BUCKET_NAME, ...) before calling this, as Lambda does before the import.
+    ``modules``: other files the notebook writes that the function imports (``image_checks``),
+    written beside it and imported fresh from ``folder``, as in the deployment package.
     """
     path = folder / f"{name}.py"
     path.write_text(function_source(notebook, name), encoding="utf-8")
+    for module in modules:
+        (folder / f"{module}.py").write_text(function_source(notebook, module), encoding="utf-8")
+        sys.modules.pop(module, None)  # a copy imported from another folder must not be reused
     module_name = f"notebook_function_{name}_{next(_loaded)}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module  # dataclasses look their module up while the class is created
+    sys.path.insert(0, str(folder))
     try:
         spec.loader.exec_module(module)
     except BaseException:
         del sys.modules[module_name]
         raise
+    finally:
+        sys.path.remove(str(folder))
     return module

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import json
 import logging
+import runpy
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -19,7 +20,7 @@ import boto3
 import pytest
 import requests
 
-from helpers import api, lambdas, statemachine, storage, workbook
+from helpers import api, images, lambdas, statemachine, storage, workbook
 from tests.notebook_code import function_source, load_function
 
 NOTEBOOK = "05_api.ipynb"
@@ -28,6 +29,10 @@ JPEG = b"\xff\xd8\xff\xe0"
 STAND_IN = {"Comment": "stands in for notebook 04's pipeline", "StartAt": "Hold",
             "States": {"Hold": {"Type": "Pass", "End": True}}}
 CONTEXT = SimpleNamespace(aws_request_id="lambda-request-id")
+BAD = images.REPO_ROOT / "data" / "bad"
+# Valid images written byte by byte (data/bad/make_bad_inputs.py): distinct sizes, distinct ids.
+_MAKE = runpy.run_path(str(BAD / "make_bad_inputs.py"))
+make_png, make_jpeg = _MAKE["png"], _MAKE["jpeg_grey"]
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +54,8 @@ def receiver(wb, tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         for key, value in _environment(wb).items():
             patch.setenv(key, value)
-        return load_function(NOTEBOOK, "api_receiver", tmp_path_factory.mktemp("api_receiver"))
+        return load_function(NOTEBOOK, "api_receiver", tmp_path_factory.mktemp("api_receiver"),
+                             modules=("image_checks",))
 
 
 def post(receiver, body: bytes | None, content_type: str | None = "image/png", *, base64_encoded=True,
@@ -100,6 +106,13 @@ def staged(wb, image_id):
 # --- refused: exact status and code, nothing written ---------------------------------------
 
 BIG = PNG + bytes(4 * 1024 * 1024 - len(PNG) + 1)
+GOOD_PNG, GOOD_JPEG = make_png(96, 90), make_jpeg(96, 88)
+
+
+def bad(name: str) -> bytes:
+    return (BAD / name).read_bytes()
+
+
 REFUSED = {
     "text sent as image/png": (dict(body=b"This is a text file with a .png name.\n"), 400, "InvalidImage"),
     "GIF": (dict(body=b"GIF89a\x78\x00\x5a\x00", content_type="image/gif"), 415, "UnsupportedMediaType"),
@@ -108,12 +121,29 @@ REFUSED = {
     "JSON content type": (dict(body=PNG + b"json?", content_type="application/json"), 415, "UnsupportedMediaType"),
     "no content type": (dict(body=PNG + b"untyped", content_type=None), 415, "UnsupportedMediaType"),
     "image/jpg is not a media type": (dict(body=JPEG + b"x", content_type="image/jpg"), 415, "UnsupportedMediaType"),
-    "PNG sent as image/jpeg": (dict(body=PNG + b"png pixels", content_type="image/jpeg"), 400, "InvalidImage"),
-    "JPEG sent as image/png": (dict(body=JPEG + b"jpeg pixels"), 400, "InvalidImage"),
+    "PNG sent as image/jpeg": (dict(body=GOOD_PNG, content_type="image/jpeg"), 400, "ContentTypeMismatch"),
+    "JPEG sent as image/png": (dict(body=GOOD_JPEG), 400, "ContentTypeMismatch"),
     "PNG signature cut short": (dict(body=PNG[:7]), 400, "InvalidImage"),
     "body passed as text (no binary media type)": (dict(body=b"\x89PNG\r\n\x1a\nabc", base64_encoded=False),
                                                    400, "InvalidImage"),
     "4 MiB + 1 byte": (dict(body=BIG), 413, "ImageTooLarge"),
+    # the image itself (image_checks.py): every file of data/bad/, sent as PNG or JPEG
+    "JSON body": (dict(body=bad("not_an_image.json")), 400, "InvalidImage"),
+    "random bytes": (dict(body=bad("random.bin")), 400, "InvalidImage"),
+    "GIF sent as image/png": (dict(body=bad("drawing.gif")), 415, "UnsupportedImageFormat"),
+    "TIFF": (dict(body=bad("drawing.tiff")), 415, "UnsupportedImageFormat"),
+    "WebP": (dict(body=bad("header_only.webp")), 415, "UnsupportedImageFormat"),
+    "BMP": (dict(body=bad("drawing.bmp"), content_type="image/jpeg"), 415, "UnsupportedImageFormat"),
+    "HEIC": (dict(body=b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"), 415, "UnsupportedImageFormat"),
+    "truncated PNG": (dict(body=bad("truncated.png")), 400, "InvalidImage"),
+    "PNG with a bad CRC": (dict(body=bad("bad_crc.png")), 400, "InvalidImage"),
+    "truncated JPEG": (dict(body=bad("truncated.jpg"), content_type="image/jpeg"), 400, "InvalidImage"),
+    "corrupt JPEG": (dict(body=bad("corrupt.jpg"), content_type="image/jpeg"), 400, "InvalidImage"),
+    "too small": (dict(body=bad("tiny.png")), 400, "ImageTooSmall"),
+    "too wide": (dict(body=bad("too_wide.png")), 413, "ImageTooLarge"),
+    "decompression bomb": (dict(body=bad("bomb.png")), 400, "DecompressionBomb"),
+    "JPEG with garbage after EOI": (dict(body=GOOD_JPEG + b"appended", content_type="image/jpeg"),
+                                    400, "InvalidImage"),
 }
 
 
@@ -134,10 +164,22 @@ def test_bad_input_is_refused_with_its_status_and_code_and_nothing_is_written(wb
 def test_refusals_say_what_was_wrong_and_what_is_accepted(receiver):
     assert post(receiver, b"GIF89a", "image/gif")[1]["message"] == (
         "Content-Type image/gif is not accepted: send the image's raw bytes with Content-Type image/png or image/jpeg")
-    assert post(receiver, PNG + b"x", "image/jpeg")[1]["message"] == (
+    assert post(receiver, GOOD_PNG, "image/jpeg")[1]["message"] == (
         "Content-Type is image/jpeg but the body is a PNG image: send it as image/png")
+    accepted = "accepted: PNG or JPEG, 80 to 10000 pixels a side, at most 89,478,485 pixels"
     assert post(receiver, b"text", "image/png")[1]["message"] == (
-        "the body is not a PNG image (its first bytes are not a PNG file's): only PNG and JPEG images are accepted")
+        f"the body is not an image (its first bytes are no image format's); {accepted}")
+    assert post(receiver, bad("drawing.tiff"))[1]["message"] == (
+        f"the body is a TIFF image, which Rekognition does not read; {accepted} (convert it first)")
+    assert post(receiver, bad("tiny.png"))[1]["message"] == (
+        f"Input image dimensions 10 x 10 are below the minimum of 80 pixels for both height and width; {accepted}")
+    assert post(receiver, bad("too_wide.png"))[1]["message"] == (
+        f"Input image dimensions 10001 x 80 exceed maximum dimension size of 10000 pixels; {accepted}")
+    assert post(receiver, bad("bomb.png"))[1]["message"] == (
+        "the PNG header declares 30000 x 30000 pixels (900,000,000), more than 89,478,485: a small file that "
+        f"would inflate enormously; {accepted}")
+    assert post(receiver, bad("bad_crc.png"))[1]["message"] == (
+        f"the PNG's 'IDAT' chunk at byte 33 fails its CRC check: the file is corrupt; {accepted}")
     assert post(receiver, BIG)[1]["message"] == (
         "the image has 4,194,305 bytes; at most 4,194,304 (4 MiB) are accepted")
     assert "binary media types must include image/png" in post(
@@ -148,7 +190,7 @@ def test_refusals_say_what_was_wrong_and_what_is_accepted(receiver):
 
 
 def test_an_image_is_recorded_staged_and_started_then_answered_202(wb, receiver):
-    image = PNG + b"accepted once"
+    image = make_png(81, 80)
     image_id = sha(image)
     before = api.footprint(wb)
     assert post(receiver, image, "image/png; charset=binary", header="content-type") == (
@@ -168,14 +210,15 @@ def test_an_image_is_recorded_staged_and_started_then_answered_202(wb, receiver)
 
 
 def test_a_jpeg_of_exactly_4_mib_is_accepted(wb, receiver):
-    image = JPEG + bytes(4 * 1024 * 1024 - len(JPEG))
+    jpeg = make_jpeg(80, 81)
+    image = jpeg + bytes(4 * 1024 * 1024 - len(jpeg))  # zero padding after EOI is tolerated
     status, body = post(receiver, image, "image/jpeg")
     assert (status, body["status"]) == (202, "PROCESSING")
     assert len(staged(wb, body["id"])) == 4 * 1024 * 1024
 
 
 def test_resubmitting_gives_the_same_id_and_no_second_execution(wb, receiver):
-    image = JPEG + b"sent twice"
+    image = make_jpeg(82, 80)
     first = post(receiver, image, "image/jpeg")
     after_first = api.footprint(wb)
     second = post(receiver, image, "image/jpeg")
@@ -185,7 +228,7 @@ def test_resubmitting_gives_the_same_id_and_no_second_execution(wb, receiver):
 
 
 def test_a_finished_image_answers_its_final_status_and_is_not_staged_again(wb, receiver):
-    image = PNG + b"finished"
+    image = make_png(83, 80)
     image_id = post(receiver, image)[1]["id"]
     wb.client("s3").delete_object(Bucket=wb.names.bucket, Key=f"staging/{image_id}")  # as the uploader does
     wb.client("dynamodb").update_item(TableName=wb.names.table, Key={"id": {"S": image_id}},
@@ -197,12 +240,12 @@ def test_a_finished_image_answers_its_final_status_and_is_not_staged_again(wb, r
 
 
 def test_a_submission_that_failed_half_way_is_completed_by_the_retry(wb, receiver, tmp_path, caplog):
-    image = PNG + b"half way"
+    image = make_png(84, 80)
     image_id = sha(image)
     with pytest.MonkeyPatch.context() as patch:
         for key, value in _environment(wb, BUCKET_NAME="api-rx-test-no-such-bucket").items():
             patch.setenv(key, value)
-        broken = load_function(NOTEBOOK, "api_receiver", tmp_path)
+        broken = load_function(NOTEBOOK, "api_receiver", tmp_path, modules=("image_checks",))
     with caplog.at_level(logging.INFO):
         status, body = post(broken, image)
     # The record was written, then S3 failed: a 500 naming the request, and the traceback in the log.
@@ -258,7 +301,10 @@ def test_the_function_uses_only_the_standard_library_and_boto3():
     imports = {line.split()[1].split(".")[0] for line in function_source(NOTEBOOK, "api_receiver").splitlines()
                if line.startswith(("import ", "from "))}
     assert imports <= {"__future__", "base64", "binascii", "hashlib", "json", "logging", "os", "re", "datetime",
-                       "decimal", "typing", "boto3", "botocore"}, imports
+                       "decimal", "typing", "boto3", "botocore", "image_checks"}, imports
+    checks = {line.split()[1].split(".")[0] for line in function_source(NOTEBOOK, "image_checks").splitlines()
+              if line.startswith(("import ", "from "))}
+    assert checks <= {"__future__", "struct", "zlib", "dataclasses"}, checks
 
 
 # --- through the real API on the local cloud ---------------------------------------------------
@@ -268,12 +314,14 @@ def test_the_function_uses_only_the_standard_library_and_boto3():
 def deployed(wb, tmp_path_factory):
     source = tmp_path_factory.mktemp("deployed") / "api_receiver.py"
     source.write_text(function_source(NOTEBOOK, "api_receiver"))
-    function = lambdas.deploy(wb, "api_receiver", source=source, environment=_environment(wb))
+    (source.parent / "image_checks.py").write_text(function_source(NOTEBOOK, "image_checks"))
+    function = lambdas.deploy(wb, "api_receiver", source=source, modules=["image_checks"],
+                              environment=_environment(wb))
     return api.ensure(wb, function.arn).url
 
 
 def test_over_http_post_answers_202_and_get_answers_the_record(wb, deployed):
-    image = PNG + bytes(range(256)) * 4  # not UTF-8: survives only as a binary media type
+    image = make_png(85, 80)  # not UTF-8: survives only as a binary media type
     image_id = sha(image)
     posted = requests.post(f"{deployed}/images", data=image, headers={"Content-Type": "image/png"}, timeout=60)
     assert (posted.status_code, posted.json()) == (202, {"id": image_id, "status": "PROCESSING",
@@ -288,10 +336,19 @@ def test_over_http_post_answers_202_and_get_answers_the_record(wb, deployed):
 def test_over_http_bad_input_is_refused_by_the_function(wb, deployed):
     before = api.footprint(wb)
     cases = [(b"GIF89a...", "image/gif", 415, "UnsupportedMediaType"), (b"", "image/png", 400, "EmptyBody"),
-             (b"plain text", "image/png", 400, "InvalidImage")]
+             (b"plain text", "image/png", 400, "InvalidImage"), (GOOD_PNG, None, 415, "UnsupportedMediaType"),
+             (bad("drawing.tiff"), "image/png", 415, "UnsupportedImageFormat"),
+             (bad("truncated.jpg"), "image/jpeg", 400, "InvalidImage"),
+             (bad("bad_crc.png"), "image/png", 400, "InvalidImage"),
+             (bad("tiny.png"), "image/png", 400, "ImageTooSmall"),
+             (bad("too_wide.png"), "image/png", 413, "ImageTooLarge"),
+             (bad("bomb.png"), "image/png", 400, "DecompressionBomb"),
+             (GOOD_JPEG, "image/png", 400, "ContentTypeMismatch")]
     for body, content_type, status, code in cases:
-        answer = requests.post(f"{deployed}/images", data=body, headers={"Content-Type": content_type}, timeout=60)
-        assert (answer.status_code, answer.json()["error"]) == (status, code), content_type
+        headers = {"Content-Type": content_type} if content_type else {}
+        answer = requests.post(f"{deployed}/images", data=body, headers=headers, timeout=60)
+        assert (answer.status_code, answer.json()["error"]) == (status, code), (code, content_type)
+        assert answer.json()["message"]
     missing = requests.get(f"{deployed}/images/{sha(b'never sent')}", timeout=60)
     assert (missing.status_code, missing.json()["error"]) == (404, "NotFound")
     assert api.footprint(wb) == before
