@@ -70,6 +70,22 @@ def image_id(image_bytes: bytes) -> str:
     return hashlib.sha256(image_bytes).hexdigest()
 
 
+def variant(image_bytes: bytes, tag: str) -> bytes:
+    """The same picture as a new PNG with one pixel set from ``tag``: a new id, reproducibly.
+
+    An image's id is its content hash and the execution is named after it, so a
+    demonstration that must run the workflow again needs different bytes, but the same
+    bytes on every run of the notebook.
+    """
+    colour = tuple(hashlib.sha256(tag.encode()).digest()[:3])
+    with Image.open(io.BytesIO(image_bytes)) as opened:
+        image = opened.convert("RGB")
+    image.putpixel((0, 0), colour)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def describe(path: str | Path) -> dict[str, Any]:
     """What the pipeline needs to know about an image file before sending it.
 

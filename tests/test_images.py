@@ -392,3 +392,12 @@ def test_readme_table_matches_the_api_rules_and_rekognition():
         with pytest.raises(Exception) as raised:
             checks.classify_image(content)
         assert type(raised.value).__name__ == rekognition_error, name
+
+
+def test_variant_is_a_new_id_reproducibly():
+    from helpers.images import image_id, sample_images, variant
+
+    data = sample_images()[0].read_bytes()
+    first, again, other = variant(data, "throttled"), variant(data, "throttled"), variant(data, "denied")
+    assert first == again
+    assert len({image_id(data), image_id(first), image_id(other)}) == 3
