@@ -12,7 +12,7 @@ PREFIX ?= workbook
 NOTEBOOK_PARAMETERS = --target $(TARGET) --region $(REGION) --prefix $(PREFIX)
 RUNNER = LOCALCLOUD_PORT=$(PORT) $(BIN)/python -m helpers.notebook_runner
 
-.PHONY: setup test run clean lab notebooks bench localcloud-start localcloud-stop localcloud-status clean-venv
+.PHONY: setup test run clean lab notebooks bench bench-load localcloud-start localcloud-stop localcloud-status clean-venv
 
 setup: $(VENV)/.installed
 
@@ -60,6 +60,13 @@ notebooks: setup
 ## Benchmarks of the local cloud (prints figures; not part of the tests).
 bench: setup
 	$(BIN)/python benchmarks/localcloud_bench.py
+
+## The whole pipeline under load on a local cloud of its own: N images (at most 2000) from
+## C concurrent clients (at most 64); fails if an accepted image is lost, duplicated or unfinished.
+N ?= 200
+C ?= 16
+bench-load: setup
+	$(BIN)/python benchmarks/pipeline_load.py --images $(N) --clients $(C)
 
 localcloud-start: setup
 	$(BIN)/python -m helpers.localcloud start --port $(PORT)
