@@ -45,6 +45,10 @@ ASYNC_PAYLOAD_LIMIT = 256 * 1024
 INIT_TIMEOUT_S = 10.0  # Lambda's limit for the init phase of an on-demand environment
 IDLE_SECONDS = float(os.environ.get("LOCALCLOUD_LAMBDA_IDLE_SECONDS", 300))
 MAX_ENVIRONMENTS = int(os.environ.get("LOCALCLOUD_LAMBDA_MAX_ENVIRONMENTS", 32))
+# On Lambda every environment initializes on its own CPU; here they share this machine's
+# cores, and twenty boto3 imports at once would each blow the 10 s init limit. Cold starts
+# beyond this many wait their turn (the wait does not count against the init limit).
+CONCURRENT_INITS = int(os.environ.get("LOCALCLOUD_LAMBDA_CONCURRENT_INITS", max(2, os.cpu_count() or 2)))
 BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
 
 BACKEND = register(
@@ -365,6 +369,7 @@ class _Pool:
 
 
 _pool = _Pool()
+_init_slots = threading.BoundedSemaphore(CONCURRENT_INITS)
 _async = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lambda-event")
 _state: dict[str, Any] = {"port": config.DEFAULT_PORT}
 
@@ -430,7 +435,11 @@ def _run(spec: FunctionSpec, code: bytes, layers: list[tuple[str, bytes]], paylo
          invoked_arn: str, client_context: Any) -> tuple[bytes, str | None, list[str]]:
     """Run one invocation in a warm or new environment: (payload, function error, log lines)."""
     request_id = str(uuid.uuid4())
-    env, cold = _pool.acquire(spec, lambda: Environment(spec, code, layers, _state["cache"], _state["port"]))
+    def build() -> Environment:
+        with _init_slots:
+            return Environment(spec, code, layers, _state["cache"], _state["port"])
+
+    env, cold = _pool.acquire(spec, build)
     lines = list(env.init_lines) if cold else []
     if env.init_error is not None:
         lines += [logs.start_line(request_id, spec.version)]
