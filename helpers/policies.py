@@ -50,6 +50,8 @@ def image_uploader(names: Names) -> dict[str, Any]:
         [
             _allow("ReadAndRemoveStagedBytes", ["s3:GetObject", "s3:DeleteObject"], [f"{names.bucket_arn}/staging/*"]),
             _allow("StoreImages", ["s3:PutObject"], [f"{names.bucket_arn}/images/*"]),
+            # HeadObject on a stored image, so a retried upload finds what an earlier attempt stored.
+            _allow("FindStoredImages", ["s3:GetObject"], [f"{names.bucket_arn}/images/*"]),
             *_logs(names, "image_uploader"),
         ]
     )

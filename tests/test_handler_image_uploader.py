@@ -88,6 +88,18 @@ def test_staged_bytes_are_stored_then_the_staged_copy_is_removed(uploader, s3, b
     assert _keys(s3, bucket, f"staging/{image_id}") == []
 
 
+def test_a_retry_after_the_staged_copy_was_removed_returns_the_stored_image(uploader, s3, bucket):
+    # The state machine retries StoreImage if an attempt's answer is lost after it stored the
+    # image and removed the staged copy: the retry must succeed, not fail the image.
+    data = _jpeg() + b"retried"
+    image_id = _sha(data)
+    s3.put_object(Bucket=bucket, Key=f"staging/{image_id}", Body=data)
+    event = {"id": image_id, "staging": {"bucket": bucket, "key": f"staging/{image_id}"}, "content_type": "image/jpeg"}
+    first = uploader.handler(event, None)
+    assert _keys(s3, bucket, f"staging/{image_id}") == []
+    assert uploader.handler(event, None) == first
+
+
 def test_storing_the_same_bytes_twice_gives_the_same_answer_and_one_object(uploader, s3, bucket):
     event = {"image_base64": _b64(TINY_PNG), "content_type": "image/png"}
     assert uploader.handler(event, None) == uploader.handler(event, None)

@@ -56,6 +56,7 @@ def test_image_uploader_reads_staging_and_writes_images_only():
     bucket = "arn:aws:s3:::alice-images-123456789012-eu-west-1"
     assert statements["ReadAndRemoveStagedBytes"] == (["s3:DeleteObject", "s3:GetObject"], [f"{bucket}/staging/*"])
     assert statements["StoreImages"] == (["s3:PutObject"], [f"{bucket}/images/*"])
+    assert statements["FindStoredImages"] == (["s3:GetObject"], [f"{bucket}/images/*"])
     assert statements["OwnLogStreams"] == (
         ["logs:CreateLogStream", "logs:PutLogEvents"],
         ["arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/alice-image-uploader:*"])
