@@ -15,7 +15,6 @@ import argparse
 import io
 import json
 import os
-import platform
 import socket
 import statistics
 import sys
@@ -31,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import boto3  # noqa: E402
 import requests  # noqa: E402
 
+from benchmarks import machine  # noqa: E402
 from helpers.localcloud import config, process  # noqa: E402
 
 ROLE = json.dumps({"Version": "2012-10-17", "Statement": [
@@ -97,13 +97,13 @@ class Bench:
         states = {f"Step{i}": {"Type": "Task", "Resource": arn, "Next": f"Step{i + 1}"} for i, arn in enumerate(arns)}
         states["Step2"].pop("Next")
         states["Step2"]["End"] = True
-        machine = self.sfn.create_state_machine(
+        machine_arn = self.sfn.create_state_machine(
             name="bench-pipeline", roleArn="arn:aws:iam::123456789012:role/bench-sfn",
             definition=json.dumps({"StartAt": "Step0", "States": states}))["stateMachineArn"]
         times = []
         for _ in range(count + 1):  # the first run warms the three environments
             started = time.perf_counter()
-            arn = self.sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
+            arn = self.sfn.start_execution(stateMachineArn=machine_arn, input="{}")["executionArn"]
             while (status := self.sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
                 time.sleep(0.005)
             assert status["status"] == "SUCCEEDED", status
@@ -140,17 +140,6 @@ class Bench:
         return requests_total / elapsed, latencies
 
 
-def machine() -> str:
-    model = "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cold", type=int, default=10, help="cold invocations (default 10)")
@@ -168,7 +157,7 @@ def main() -> int:
     instance = process.start(port)
     try:
         bench = Bench(instance.endpoint)
-        print(f"machine: {machine()}")
+        print(f"machine: {machine.describe()}")
         cold, warm = bench.invokes(args.cold, args.warm)
         print(summary("Lambda invoke, cold (new environment)", cold))
         print(summary("Lambda invoke, warm (reused environment)", warm))

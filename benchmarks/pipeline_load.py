@@ -31,7 +31,6 @@ import hashlib
 import io
 import ipaddress
 import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -47,6 +46,8 @@ from urllib.parse import urlsplit
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
+
+from benchmarks import machine  # noqa: E402
 
 DATA_DIR = REPO_ROOT / "data"
 PHOTOS = ("astronaut.png", "camera.png", "chelsea.png", "coffee.png", "hubble_deep_field.jpg")
@@ -426,17 +427,6 @@ def _ms_between(start: str, end: str) -> float:
     return (parse(end) - parse(start)).total_seconds() * 1000
 
 
-def machine() -> str:
-    model = "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
-
-
 def _short(ids: Sequence[str], limit: int = 5) -> str:
     shown = ", ".join(i[:12] + "…" if len(i) == 64 else i for i in ids[:limit])
     return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
@@ -516,7 +506,7 @@ def main(argv: list[str] | None = None) -> int:
     jobs = plan(every[warmup:], args.duplicates, warmup=every[:warmup])
     names = Names(prefix=PREFIX, account_id=config.ACCOUNT_ID, region=REGION)
     output_dir = Path(tempfile.mkdtemp(prefix="pipeline-load-"))
-    print(f"machine: {machine()}")
+    print(f"machine: {machine.describe()}")
     try:
         with notebook_runner.fresh_localcloud() as instance:
             print(f"a local cloud of its own at {instance.endpoint}; deploying with notebooks 00-05 (prefix {PREFIX})")
