@@ -95,13 +95,14 @@ def configure_moto() -> None:
 
 def install(port: int) -> None:
     """Configure moto and install every service's hooks (called once by the server)."""
-    from . import apigateway, awslambda, rekognition, stepfunctions
+    from . import apigateway, awslambda, rekognition, s3, stepfunctions
 
     configure_moto()
     awslambda.install(port)
     stepfunctions.install()
     apigateway.install()
     rekognition.install()
+    s3.install()
     found = problems()
     if found:
         raise MotoShapeChanged("; ".join(found))

@@ -4,6 +4,7 @@ One WSGI application on one port. Requests the project emulates itself (admin, t
 Gateway data plane, Lambda Invoke) are routed to its own handlers; everything else goes
 to moto's server, which keeps the state of every service. Before any of them, a signed
 request that an injected fault rule matches (``faults.py``) is answered with that error.
+Before moto, a browser-style POST object upload is held to its policy (``s3/post.py``).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class LocalCloudApp:
         from . import admin, hooks
         from .apigateway import responses as apigateway_responses
         from .awslambda import responses as lambda_responses
+        from .s3 import post as s3_post
 
         hooks.install(port)
         self.port = port
@@ -50,6 +52,7 @@ class LocalCloudApp:
         self.admin = admin.AdminApp(port)
         self.execute_api = apigateway_responses.ExecuteApiApp(port)
         self.lambda_invoke = lambda_responses.InvokeApp()
+        self.s3_post_check = s3_post.check
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]):
         try:
@@ -75,6 +78,9 @@ class LocalCloudApp:
         match = _LAMBDA_INVOKE.match(path)
         if match and method == "POST":
             return self.lambda_invoke(environ, start_response, match["function"])
+        refused = self.s3_post_check(environ, start_response)
+        if refused is not None:
+            return refused
         return self.moto(environ, start_response)
 
 

@@ -9,10 +9,10 @@ from helpers.localcloud import hooks
 
 def _load_every_hook() -> None:
     # Importing the service packages registers their hooks, as the server's start does.
-    from helpers.localcloud import apigateway, awslambda, rekognition, stepfunctions  # noqa: F401
+    from helpers.localcloud import apigateway, awslambda, rekognition, s3, stepfunctions  # noqa: F401
     from helpers.localcloud.awslambda import logs, runtime  # noqa: F401
 
-    for package in (apigateway, awslambda, rekognition, stepfunctions):
+    for package in (apigateway, awslambda, rekognition, s3, stepfunctions):
         for name in getattr(package, "HOOK_MODULES", ()):
             __import__(f"{package.__name__}.{name}")
 
@@ -30,6 +30,14 @@ def test_a_changed_signature_is_reported_by_name():
     assert "moto.awslambda.models.LambdaFunction.invoke now takes" in problem and "expected ('self', 'payload')" in problem
     with pytest.raises(hooks.MotoShapeChanged, match="needed because a test"):
         hooks.patch(hook, lambda *args: None)
+
+
+def test_the_s3_hooks_are_registered_and_fit():
+    from helpers.localcloud import s3
+
+    names = {f"{hook.module}.{hook.attribute}" for hook in hooks.REGISTRY}
+    assert {"moto.s3.responses.S3Response._bucket_response_post", "moto.s3.models.S3Backend.put_object"} <= names
+    assert s3.POST_HANDLER.problem() is None
 
 
 def test_a_vanished_attribute_is_reported():
