@@ -1,4 +1,4 @@
-"""Command line: python -m helpers.localcloud {start,stop,status,logs,serve,faults} [--port N]."""
+"""Command line: python -m helpers.localcloud {start,stop,status,logs,serve,faults,lifecycle} [--port N]."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 import time
 
 from . import config, faults, process, status_report
+from .s3 import lifecycle
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,11 +33,14 @@ def main(argv: list[str] | None = None) -> int:
             cmd.add_argument("-n", "--lines", type=int, default=100, help="how many lines (default 100)")
             cmd.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
     _add_faults_parser(sub)
+    _add_lifecycle_parser(sub)
     args = parser.parse_args(argv)
     port = args.port or config.default_port()
 
     if args.command == "faults":
         return _faults(args, port)
+    if args.command == "lifecycle":
+        return _lifecycle(args, port)
 
     if args.command == "serve":
         from .server import serve
@@ -123,6 +127,46 @@ def _faults(args: argparse.Namespace, port: int) -> int:
         return 0
     cleared = faults.clear(endpoint, args.id)
     print(f"cleared {cleared} fault rule(s)")
+    return 0
+
+
+def _add_lifecycle_parser(sub: argparse._SubParsersAction) -> None:
+    text = "apply the S3 buckets' lifecycle rules as if the clock were N days later"
+    lifecycle_parser = sub.add_parser("lifecycle", help=text, description=text)
+    actions = lifecycle_parser.add_subparsers(dest="action", required=True)
+    run = actions.add_parser(
+        "run", help="expire what the rules would have expired by then, and print it",
+        description="Apply every enabled Expiration and AbortIncompleteMultipartUpload rule as of now plus "
+                    "DAYS days: objects whose LastModified + Days (rounded up to midnight UTC, as S3 does) has "
+                    "passed are deleted.",
+        epilog="example: lifecycle run --days 2",
+    )
+    run.add_argument("--days", type=float, required=True, help="how many days to move the clock forward (>= 0)")
+    run.add_argument("--bucket", help="only this bucket's rules")
+    run.add_argument("--json", action="store_true", help="machine-readable output")
+    run.add_argument("--port", type=int, default=None, help=f"default {config.DEFAULT_PORT} or $LOCALCLOUD_PORT")
+
+
+def _lifecycle(args: argparse.Namespace, port: int) -> int:
+    if process.health(port) is None:
+        print(f"not running on port {port} (start it: python -m helpers.localcloud start --port {port})",
+              file=sys.stderr)
+        return 3
+    try:
+        report = lifecycle.run(config.endpoint_url(port), days=args.days, bucket=args.bucket)
+    except lifecycle.LifecycleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"lifecycle rules applied as of {report['as_of']} ({report['days']:g} day(s) from now)")
+    for item in report["expired"]:
+        print(f"expired {item['bucket']}/{item['key']} ({item['action']}, rule {item['rule']})")
+    for item in report["aborted_uploads"]:
+        print(f"aborted upload {item['upload_id']} of {item['bucket']}/{item['key']} (rule {item['rule']})")
+    if not report["expired"] and not report["aborted_uploads"]:
+        print("nothing expired")
     return 0
 
 

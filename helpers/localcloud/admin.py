@@ -1,4 +1,5 @@
-"""The local cloud's own endpoints under /_localcloud/: health, a report of what is deployed, fault rules."""
+"""The local cloud's own endpoints under /_localcloud/: health, a report of what is deployed, fault rules,
+S3 lifecycle runs."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from werkzeug.wrappers import Request, Response
 
 from . import config, faults
 from .rekognition import CANNED_LABELS_NOTE
+from .s3 import lifecycle
 
 STARTED_AT = time.time()
 RECENT_EXECUTIONS = 10
@@ -130,6 +132,9 @@ class AdminApp:
             body = report(self.port)
         elif request.path == faults.ADMIN_PATH or request.path.startswith(faults.ADMIN_PATH + "/"):
             status, body = faults.admin(request.method, request.path, request.get_data())
+            return Response(json.dumps(body), status=status, mimetype="application/json")(environ, start_response)
+        elif request.path == lifecycle.ADMIN_PATH:
+            status, body = lifecycle.admin(request.method, request.args.to_dict(flat=False))
             return Response(json.dumps(body), status=status, mimetype="application/json")(environ, start_response)
         else:
             body = {"error": "NotFound", "message": f"no admin endpoint {request.path}; try /_localcloud/status"}

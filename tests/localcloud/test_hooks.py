@@ -36,8 +36,9 @@ def test_the_s3_hooks_are_registered_and_fit():
     from helpers.localcloud import s3
 
     names = {f"{hook.module}.{hook.attribute}" for hook in hooks.REGISTRY}
-    assert {"moto.s3.responses.S3Response._bucket_response_post", "moto.s3.models.S3Backend.put_object"} <= names
-    assert s3.POST_HANDLER.problem() is None
+    assert {"moto.s3.responses.S3Response._bucket_response_post", "moto.s3.models.FakeMultipart.__init__",
+            "moto.s3.models.S3Backend.put_object"} <= names
+    assert s3.POST_HANDLER.problem() is None and s3.MULTIPART_INIT.problem() is None
 
 
 def test_a_vanished_attribute_is_reported():

@@ -1,8 +1,9 @@
-"""Browser-style S3 uploads with a presigned POST, held to their policy as S3 holds them
-(helpers/localcloud/s3/).
+"""Browser-style S3 uploads with a presigned POST, held to their policy as S3 holds them, and
+lifecycle expiry on demand (helpers/localcloud/s3/).
 
 Uploads go through ``requests`` to the session's local cloud, as a browser's form would;
-each test uses buckets of its own.
+each test uses buckets of its own. Lifecycle runs are scoped to a test's bucket, so they
+never touch another test's objects.
 """
 
 from __future__ import annotations
@@ -10,19 +11,26 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import uuid
 import xml.etree.ElementTree as ET
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 import requests
 from botocore.config import Config
 
+from helpers.localcloud import s3 as local_s3
 from helpers.localcloud.s3 import exceptions, form, policy
+from helpers.localcloud.s3.lifecycle import due
 from tests.localcloud.lambdas import deploy
 
+REPO = Path(__file__).resolve().parents[2]
 PNG = "image/png"
 # Bytes a careless parser would mangle: CRLFs, blank lines, things that look like boundaries,
 # NULs and every byte value.
@@ -302,7 +310,8 @@ def notified(client):
         "LambdaFunctionConfigurations": [
             {"LambdaFunctionArn": function_arn, "Events": ["s3:ObjectCreated:*"], "Filter": uploads_only}],
         "QueueConfigurations": [
-            {"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"], "Filter": uploads_only}],
+            {"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*", "s3:LifecycleExpiration:*"],
+             "Filter": uploads_only}],
     })
     queued(sqs, queue_url)  # moto's s3:TestEvent
     return {"bucket": name, "queue": queue_url}
@@ -424,3 +433,98 @@ def test_the_form_joins_repeated_fields_and_strips_the_filenames_path():
     assert parsed.file is not None and parsed.file.data == b"\r\n--b-"
     with pytest.raises(exceptions.S3Error, match="MalformedPOSTRequest"):
         form.parse(body[:-10], "multipart/form-data; boundary=b")
+
+
+def test_expiry_is_rounded_up_to_the_next_midnight_utc():
+    created = datetime(2026, 1, 15, 10, 30, tzinfo=timezone.utc)
+    assert due(created, 3) == datetime(2026, 1, 19, tzinfo=timezone.utc)
+    assert due(datetime(2026, 1, 15, tzinfo=timezone.utc), 1) == datetime(2026, 1, 16, tzinfo=timezone.utc)
+
+
+# --- lifecycle expiry ------------------------------------------------------------------------
+
+
+def put(s3, bucket: str, *names: str, tags: str | None = None) -> None:
+    for name in names:
+        s3.put_object(Bucket=bucket, Key=name, Body=b"x", **({"Tagging": tags} if tags else {}))
+
+
+def test_lifecycle_expires_what_each_rule_selects_once_its_days_have_passed(s3, localcloud, bucket):
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
+        {"ID": "tmp-1-day", "Status": "Enabled", "Filter": {"Prefix": "tmp/"}, "Expiration": {"Days": 1}},
+        {"ID": "keep-30-days", "Status": "Enabled", "Filter": {"Prefix": "keep/"}, "Expiration": {"Days": 30}},
+        {"ID": "tagged", "Status": "Enabled", "Filter": {"Tag": {"Key": "expire", "Value": "yes"}},
+         "Expiration": {"Days": 1}},
+        {"ID": "off", "Status": "Disabled", "Filter": {"Prefix": ""}, "Expiration": {"Days": 1}},
+        {"ID": "uploads", "Status": "Enabled", "Filter": {"Prefix": "big/"},
+         "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}},
+    ]})
+    put(s3, bucket, "tmp/a", "tmp/b", "keep/c", "other/d")
+    put(s3, bucket, "other/tagged", tags="expire=yes")
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key="big/video.mp4")["UploadId"]
+    everything = ["keep/c", "other/d", "other/tagged", "tmp/a", "tmp/b"]
+
+    # Uploaded today: a 1-day rule expires them at the second midnight UTC from now, not sooner.
+    assert local_s3.expire(localcloud, days=0, bucket=bucket) == []
+    assert local_s3.expire(localcloud, days=1, bucket=bucket) == []
+    assert keys(s3, bucket) == everything
+
+    report = local_s3.run_lifecycle(localcloud, days=2, bucket=bucket)
+    assert sorted((e["key"], e["rule"], e["action"]) for e in report["expired"]) == [
+        ("other/tagged", "tagged", "deleted"), ("tmp/a", "tmp-1-day", "deleted"), ("tmp/b", "tmp-1-day", "deleted")]
+    assert all(e["bucket"] == bucket for e in report["expired"])
+    assert [(u["upload_id"], u["rule"]) for u in report["aborted_uploads"]] == [(upload_id, "uploads")]
+    assert keys(s3, bucket) == ["keep/c", "other/d"]
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+    assert [e["key"] for e in local_s3.expire(localcloud, days=31, bucket=bucket)] == ["keep/c"]
+    assert keys(s3, bucket) == ["other/d"]  # no enabled rule selects it
+
+
+def test_lifecycle_places_a_delete_marker_in_a_versioned_bucket(s3, localcloud, bucket):
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
+        {"ID": "all", "Status": "Enabled", "Filter": {"Prefix": ""}, "Expiration": {"Days": 1}}]})
+    put(s3, bucket, "doc")
+    (entry,) = local_s3.expire(localcloud, days=2, bucket=bucket)
+    assert entry["action"] == "delete marker"
+    versions = s3.list_object_versions(Bucket=bucket)
+    assert [m["Key"] for m in versions["DeleteMarkers"]] == ["doc"] and len(versions["Versions"]) == 1
+
+
+def test_lifecycle_expiry_notifies_lifecycle_expiration_delete(s3, client, localcloud, notified):
+    sqs, bucket = client("sqs"), notified["bucket"]
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
+        {"ID": "old-uploads", "Status": "Enabled", "Filter": {"Prefix": "uploads/old"}, "Expiration": {"Days": 7}}]})
+    s3.put_object(Bucket=bucket, Key="uploads/old.png", Body=b"x")
+    queued(sqs, notified["queue"])  # its ObjectCreated:Put
+    assert [e["key"] for e in local_s3.expire(localcloud, days=8, bucket=bucket)] == ["uploads/old.png"]
+    assert [r["eventName"] for r in queued(sqs, notified["queue"])] == ["LifecycleExpiration:Delete"]
+
+
+def test_the_admin_endpoint_and_the_cli(s3, localcloud, bucket):
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
+        {"ID": "day", "Status": "Enabled", "Filter": {"Prefix": "t/"}, "Expiration": {"Days": 1}}]})
+    put(s3, bucket, "t/one", "t/two")
+    path = f"{localcloud}/_localcloud/s3/lifecycle"
+    for bad in ("days=-1", "days=soon", ""):
+        with pytest.raises(urllib.error.HTTPError) as raised:
+            urllib.request.urlopen(urllib.request.Request(f"{path}?{bad}", data=b"", method="POST"))
+        assert raised.value.code == 400 and json.loads(raised.value.read())["error"] == "InvalidDays"
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        urllib.request.urlopen(f"{path}?days=2")  # GET changes nothing
+    assert raised.value.code == 405
+    with pytest.raises(local_s3.LifecycleError, match="between 0 and"):
+        local_s3.expire(localcloud, days=-1, bucket=bucket)
+    with urllib.request.urlopen(urllib.request.Request(f"{path}?days=2&bucket={bucket}",
+                                                       data=b"", method="POST")) as response:
+        report = json.loads(response.read())
+    assert sorted(e["key"] for e in report["expired"]) == ["t/one", "t/two"]
+    assert datetime.fromisoformat(report["as_of"]) - datetime.fromisoformat(report["now"]) == timedelta(days=2)
+    put(s3, bucket, "t/three")
+    port = localcloud.rsplit(":", 1)[1]
+    done = subprocess.run([sys.executable, "-m", "helpers.localcloud", "lifecycle", "run", "--days", "2",
+                           "--bucket", bucket, "--port", port], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert f"expired {bucket}/t/three (deleted, rule day)" in done.stdout
+    assert keys(s3, bucket) == []

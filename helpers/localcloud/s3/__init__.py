@@ -1,4 +1,4 @@
-"""S3: browser-style POST object uploads held to their policy.
+"""S3: browser-style POST object uploads held to their policy, and lifecycle expiry on demand.
 
 moto 5.2.5 keeps S3's state. What it lacks, added here:
 
@@ -9,18 +9,28 @@ moto 5.2.5 keeps S3's state. What it lacks, added here:
   notification fires. An accepted upload is stored by the hook in ``responses.py``: the
   exact bytes, the form's Content-Type and metadata, then the ObjectCreated:Post
   notification, and S3's answer for ``success_action_status``/``success_action_redirect``.
+- **Lifecycle expiry.** moto stores lifecycle rules and never applies them. ``lifecycle.py``
+  applies them on demand as if the clock were N days later:
+  ``POST /_localcloud/s3/lifecycle?days=N``, ``python -m helpers.localcloud lifecycle run
+  --days N``, or :func:`expire`.
 
 The signature of a POST form is not verified (moto verifies none); see
 ``docs/fidelity/s3.md`` for what matches AWS and what differs.
 
 Layout (moto-like): ``exceptions.py`` S3's error documents, ``form.py`` the form as S3
 reads it, ``policy.py`` the policy's rules (pure), ``post.py`` the front door's check,
-``responses.py`` the patched POST handler. Importing this package does not import moto.
+``responses.py`` the patched POST handler, ``lifecycle.py`` the lifecycle run (server
+and client). Importing this package does not import moto: :func:`expire` and :func:`run_lifecycle`
+run in notebooks and tests.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from .. import hooks
+from .lifecycle import LifecycleError, expire
+from .lifecycle import run as run_lifecycle
 
 POST_HANDLER = hooks.register(hooks.Hook(
     "moto.s3.responses", "S3Response._bucket_response_post", ("self", "request", "bucket_name"),
@@ -36,7 +46,7 @@ BUCKET_FROM_URL = hooks.register(hooks.Hook(
 ))
 S3_BACKENDS = hooks.register(hooks.Hook(
     "moto.s3.models", "s3_backends", None,
-    "the front door leaves a POST to a missing bucket to moto",
+    "the front door leaves a POST to a missing bucket to moto; lifecycle runs read every bucket",
 ))
 PUT_OBJECT = hooks.register(hooks.Hook(
     "moto.s3.models", "S3Backend.put_object",
@@ -56,8 +66,58 @@ METADATA_FROM_FIELDS = hooks.register(hooks.Hook(
 CANNED_ACL = hooks.register(hooks.Hook(
     "moto.s3.models", "get_canned_acl", ("acl",), "a POST upload's acl field sets the object's ACL",
 ))
+MULTIPART_INIT = hooks.register(hooks.Hook(
+    "moto.s3.models", "FakeMultipart.__init__",
+    ("self", "key_name", "metadata", "account_id", "region_name", "storage", "tags", "acl", "sse_encryption",
+     "kms_key_id"),
+    "lifecycle's AbortIncompleteMultipartUpload needs the upload's start time, which moto does not keep",
+))
+LIFECYCLE_RULE = hooks.register(hooks.Hook(
+    "moto.s3.models", "LifecycleRule.__init__",
+    ("self", "rule_id", "prefix", "lc_filter", "status", "expiration_days", "expiration_date", "transitions",
+     "expired_object_delete_marker", "nve_noncurrent_days", "noncurrent_version_transitions", "aimu_days"),
+    "lifecycle runs read each rule's id, status, filter, expiration and abort days",
+))
+LIFECYCLE_FILTER = hooks.register(hooks.Hook(
+    "moto.s3.models", "LifecycleFilter.__init__", ("self", "prefix", "tag", "and_filter"),
+    "lifecycle runs select objects by the rule's prefix, tag or And filter",
+))
+LIFECYCLE_AND_FILTER = hooks.register(hooks.Hook(
+    "moto.s3.models", "LifecycleAndFilter.__init__", ("self", "prefix", "tags"),
+    "lifecycle runs select objects by the And filter's prefix and tags",
+))
+OBJECT_TAGGING = hooks.register(hooks.Hook(
+    "moto.s3.models", "S3Backend.get_object_tagging", ("self", "key"),
+    "lifecycle rules with tag filters read the object's tags",
+))
+DELETE_OBJECT = hooks.register(hooks.Hook(
+    "moto.s3.models", "S3Backend.delete_object", ("self", "bucket_name", "key_name", "version_id", "bypass"),
+    "lifecycle expiry places a delete marker in a versioned bucket",
+))
+ABORT_UPLOAD = hooks.register(hooks.Hook(
+    "moto.s3.models", "S3Backend.abort_multipart_upload", ("self", "bucket_name", "multipart_id"),
+    "lifecycle's AbortIncompleteMultipartUpload aborts old uploads",
+))
+
+
+def _recording_start_time(original: Any) -> Any:
+    from moto.core.utils import utcnow
+
+    from .lifecycle import INITIATED_ATTRIBUTE
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        setattr(self, INITIATED_ATTRIBUTE, utcnow())
+
+    return __init__
+
+
 def install() -> None:
     """Install the S3 hooks into moto (idempotent)."""
     from . import responses
 
     responses._original = hooks.patch(POST_HANDLER, responses.bucket_response_post)
+    hooks.wrap(MULTIPART_INIT, _recording_start_time)
+
+
+__all__ = ["LifecycleError", "expire", "install", "run_lifecycle"]
