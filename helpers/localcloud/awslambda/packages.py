@@ -60,7 +60,10 @@ def opt_dir(cache: Path, layers: Sequence[tuple[str, bytes]]) -> Path | None:
     """One folder with the layers unpacked in order, as Lambda merges them into /opt."""
     if not layers:
         return None
-    key = hashlib.sha256("\n".join(arn for arn, _ in layers).encode()).hexdigest()
+    # By content, not by ARN alone: this folder outlives the local cloud's in-memory state, and
+    # after a restart the same ARN (``name:1`` again) can hold other bytes.
+    key = hashlib.sha256("\n".join(f"{arn} {hashlib.sha256(zip_bytes).hexdigest()}"
+                                   for arn, zip_bytes in layers).encode()).hexdigest()
     target = cache / "opt" / key
     with _lock:
         if not target.exists():
