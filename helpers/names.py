@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 WORKBOOK_TAG = "serverless-image-workbook"
 FUNCTIONS = ("image_uploader", "label_detector", "result_store", "api_receiver")
+LAYERS = ("pillow",)  # Lambda layers the workbook publishes (helpers/layers.py)
 API_STAGE = "v1"
 
 # Short enough that the longest derived name (the bucket, 63 chars at most) always fits.
@@ -74,6 +75,12 @@ class Names:
 
     def log_group(self, key: str) -> str:
         return f"/aws/lambda/{self.function(key)}"
+
+    def layer(self, key: str) -> str:
+        """The Lambda layer's name for ``key`` (one of LAYERS, e.g. "pillow")."""
+        if key not in LAYERS:
+            raise KeyError(f"unknown layer {key!r}; the workbook's layers are {', '.join(LAYERS)}")
+        return f"{self.prefix}-{key}"
 
     # ARNs, for least-privilege policies that name exact resources.
     @property
