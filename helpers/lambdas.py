@@ -87,11 +87,14 @@ def _ensure_log_group(wb: Workbook, key: str) -> None:
 
 
 def deploy(wb: Workbook, key: str, *, environment: dict[str, str] | None = None, timeout: int = 10,
-           memory: int = 256, source: Path | None = None, modules: Sequence[str] = ()) -> Deployed:
+           memory: int = 256, source: Path | None = None, modules: Sequence[str] = (),
+           layers: Sequence[str] = ()) -> Deployed:
     """Create or update the function ``key`` ("image_uploader", ...) from its written file.
 
     ``modules``: other files the notebook wrote (``image_checks`` for ``image_checks.py``), packaged
     beside the handler so it can import them.
+    ``layers``: layer version ARNs (``layers.ensure_pillow(wb).version_arn``), in the order Lambda
+    merges them into /opt; deploying without them removes any the function had.
     """
     lam = wb.client("lambda")
     name = wb.names.function(key)
@@ -104,6 +107,7 @@ def deploy(wb: Workbook, key: str, *, environment: dict[str, str] | None = None,
         "Timeout": timeout,
         "MemorySize": memory,
         "Environment": {"Variables": dict(environment or {})},
+        "Layers": list(layers),
     }
     _ensure_log_group(wb, key)
     try:
@@ -136,6 +140,8 @@ def _config_differs(current: dict[str, Any], wanted: dict[str, Any]) -> bool:
         "Timeout": current.get("Timeout"),
         "MemorySize": current.get("MemorySize"),
         "Environment": {"Variables": current.get("Environment", {}).get("Variables", {})},
+        # GetFunction lists them as [{"Arn": ..., "CodeSize": ...}]; the order matters (merge order).
+        "Layers": [layer["Arn"] for layer in current.get("Layers", [])],
     }
     return now != wanted
 

@@ -120,3 +120,18 @@ def test_deploy_with_modules_lets_the_handler_import_them(wb, tmp_path):
     assert lambdas.deploy(wb, "result_store", source=handler, modules=["image_checks"]).code_sha256 != \
         deployed.code_sha256
     assert lambdas.invoke(wb, "result_store", {}) == 81
+
+
+def test_config_compares_layer_arns_in_order_and_no_layers_as_before():
+    current = {"Role": "r", "Handler": "h", "Runtime": "python3.12", "Timeout": 10, "MemorySize": 256}
+    wanted = {**current, "Environment": {"Variables": {}}, "Layers": []}
+    assert not lambdas._config_differs(current, wanted)  # AWS omits Layers when there are none
+    assert not lambdas._config_differs({**current, "Layers": []}, wanted)  # moto sends an empty list
+    assert lambdas._config_differs({**current, "Layers": [{"Arn": "arn:layer:1", "CodeSize": 1}]}, wanted)
+    assert not lambdas._config_differs({**current, "Layers": [{"Arn": "arn:layer:1", "CodeSize": 1}]},
+                                       {**wanted, "Layers": ["arn:layer:1"]})
+    assert lambdas._config_differs({**current, "Layers": [{"Arn": "arn:layer:1", "CodeSize": 1}]},
+                                   {**wanted, "Layers": ["arn:layer:2"]})
+    two = [{"Arn": "arn:layer:1", "CodeSize": 1}, {"Arn": "arn:other:1", "CodeSize": 1}]
+    assert not lambdas._config_differs({**current, "Layers": two}, {**wanted, "Layers": ["arn:layer:1", "arn:other:1"]})
+    assert lambdas._config_differs({**current, "Layers": two}, {**wanted, "Layers": ["arn:other:1", "arn:layer:1"]})
