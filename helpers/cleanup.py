@@ -3,8 +3,8 @@
 In a workshop many learners share one account, each with a prefix. :func:`delete_everything`
 deletes, for this prefix only and by the exact names in ``helpers/names.py``, the REST API,
 the state machine (stopping running executions first), the four Lambda functions and their
-log groups, the five IAM roles, the table and the bucket (every object version first). It is
-idempotent: a second run has nothing to delete and says so.
+log groups, every version of the Pillow layer, the five IAM roles, the table and the bucket
+(every object version first). It is idempotent: a second run has nothing to delete and says so.
 
 :func:`leftovers` looks again, service by service, for anything named from this prefix or
 tagged ``workbook-prefix=<prefix>``. Names are compared as *whole* workbook names, never as a
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from botocore.exceptions import ClientError
 
 from . import iam, lambdas, storage
-from .names import FUNCTIONS
+from .names import FUNCTIONS, LAYERS
 from .workbook import Workbook
 
 PREFIX_TAG = "workbook-prefix"
@@ -35,7 +35,8 @@ REST_API_THROTTLE_SECONDS = 300
 
 # Every kind, in the order delete_everything removes them: the entry points first (nothing
 # new can start), then what runs, then what they wrote to.
-KINDS = ("REST API", "state machine", "Lambda function", "log group", "IAM role", "DynamoDB table", "S3 bucket")
+KINDS = ("REST API", "state machine", "Lambda function", "Lambda layer", "log group", "IAM role", "DynamoDB table",
+         "S3 bucket")
 
 _NOT_FOUND = {
     "ResourceNotFoundException", "NoSuchEntity", "NoSuchBucket", "NotFoundException", "404", "NotFound",
@@ -119,6 +120,8 @@ def delete_everything(wb: Workbook) -> Report:
     attempt("state machine", names.state_machine, lambda: _delete_state_machine(wb))
     for key in FUNCTIONS:
         attempt("Lambda function", names.function(key), lambda key=key: "" if lambdas.delete(wb, key) else None)
+    for key in LAYERS:
+        attempt("Lambda layer", names.layer(key), lambda key=key: _delete_layer(wb, names.layer(key)))
     for key in FUNCTIONS:
         attempt("log group", names.log_group(key), lambda key=key: _delete_log_group(wb, names.log_group(key)))
     for key in (*FUNCTIONS, "state_machine"):
@@ -190,6 +193,18 @@ def _delete_state_machine(wb: Workbook) -> str | None:
     return f"{stopped} running execution{'s' if stopped != 1 else ''} stopped first" if stopped else ""
 
 
+def _delete_layer(wb: Workbook, name: str) -> str | None:
+    """Every version of the layer: a layer exists as long as one of its versions does."""
+    lam = wb.client("lambda")
+    numbers = [v["Version"] for page in lam.get_paginator("list_layer_versions").paginate(LayerName=name)
+               for v in page.get("LayerVersions", [])]
+    for number in numbers:
+        lam.delete_layer_version(LayerName=name, VersionNumber=number)  # succeeds if already gone
+    if not numbers:
+        return None
+    return f"{len(numbers)} version{'s' if len(numbers) != 1 else ''}"
+
+
 def _delete_log_group(wb: Workbook, group: str) -> str | None:
     logs = wb.client("logs")
     try:
@@ -237,10 +252,12 @@ def _name_patterns() -> dict[str, re.Pattern[str]]:
     """Per kind, the shape of a workbook name (helpers/names.py), capturing the prefix it was made from."""
     p = r"(?P<prefix>[a-z][a-z0-9-]*[a-z0-9])"
     fns = "|".join(key.replace("_", "-") for key in FUNCTIONS)
+    layers = "|".join(LAYERS)
     return {
         "REST API": re.compile(rf"^{p}-image-api$"),
         "state machine": re.compile(rf"^{p}-image-pipeline$"),
         "Lambda function": re.compile(rf"^{p}-(?:{fns})$"),
+        "Lambda layer": re.compile(rf"^{p}-(?:{layers})$"),
         "log group": re.compile(rf"^/aws/lambda/{p}-(?:{fns})$"),
         "IAM role": re.compile(rf"^{p}-(?:{fns}|state-machine)-role$"),
         "DynamoDB table": re.compile(rf"^{p}-image-results$"),
@@ -286,6 +303,12 @@ def _candidates(wb: Workbook) -> Iterator[Candidate]:
                 arn = function["FunctionArn"]
                 yield "Lambda function", function["FunctionName"], arn, lambda arn=arn: (
                     lam.list_tags(Resource=arn).get("Tags", {}).get(PREFIX_TAG))
+
+    for page in lam.get_paginator("list_layers").paginate():
+        for layer in page["Layers"]:  # only layers with at least one version left
+            if layer["LayerName"].startswith(start):
+                # Layers cannot be tagged: the name is all there is to go by.
+                yield "Lambda layer", layer["LayerName"], layer["LayerArn"], lambda: None
 
     for page in logs.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=f"/aws/lambda/{start}"):
         for group in page["logGroups"]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 
 import pytest
 
 from helpers import cleanup, iam, lambdas, storage, workbook
-from helpers.names import FUNCTIONS
+from helpers.names import FUNCTIONS, LAYERS
 
 # "cleanup-a" is a string prefix of "cleanup-a-2"'s names: a plain startswith would take both.
 MINE, THEIRS, NOBODY = "cleanup-a", "cleanup-a-2", "cleanup-none"
@@ -19,8 +21,16 @@ def _start(localcloud: str, prefix: str) -> workbook.Workbook:
     return workbook.start("local", "us-east-1", prefix, port=int(localcloud.rsplit(":", 1)[1]))
 
 
+def _layer_zip(prefix: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("python/marker.py", f"PREFIX = {prefix!r}\n")
+    return buffer.getvalue()
+
+
 def build(wb: workbook.Workbook, tmp_path) -> None:
-    """Everything notebooks 01-05 create, in small: 17 resources, with a running execution and object versions."""
+    """Everything the notebooks create, in small: 18 resources, with a running execution, object versions
+    and a layer with two versions (a stand-in for the Pillow layer)."""
     for key in FUNCTIONS:
         source = tmp_path / f"{wb.names.prefix}-{key}.py"
         source.write_text("def handler(event, context):\n    return event\n")
@@ -38,6 +48,9 @@ def build(wb: workbook.Workbook, tmp_path) -> None:
                                    tags=wb.names.tag_list("key", "value"))["stateMachineArn"]
     sfn.start_execution(stateMachineArn=arn, name="still-running")
     wb.client("apigateway").create_rest_api(name=wb.names.api, tags=wb.tags)
+    for version in ("1", "2"):
+        wb.client("lambda").publish_layer_version(LayerName=wb.names.layer("pillow"),
+                                                  Content={"ZipFile": _layer_zip(wb.names.prefix + version)})
 
 
 def expected(wb: workbook.Workbook) -> list[str]:
@@ -45,6 +58,7 @@ def expected(wb: workbook.Workbook) -> list[str]:
     return sorted([
         f"REST API {n.api}", f"state machine {n.state_machine}",
         *(f"Lambda function {n.function(k)}" for k in FUNCTIONS),
+        *(f"Lambda layer {n.layer(k)}" for k in LAYERS),
         *(f"log group {n.log_group(k)}" for k in FUNCTIONS),
         *(f"IAM role {n.role(k)}" for k in (*FUNCTIONS, "state_machine")),
         f"DynamoDB table {n.table}", f"S3 bucket {n.bucket}",
@@ -104,6 +118,7 @@ def test_delete_everything_removes_this_prefix_and_leaves_the_other_intact(two_p
     details = {step.kind: step.detail for step in report.deleted}
     assert details["state machine"] == "1 running execution stopped first"
     assert details["S3 bucket"] == "emptied first: 3 object versions"
+    assert details["Lambda layer"] == "2 versions"
     assert cleanup.leftovers(mine) == []
     assert repr(cleanup.leftovers(mine)) == f"nothing found for prefix {MINE!r}"
 
@@ -115,6 +130,8 @@ def test_delete_everything_removes_this_prefix_and_leaves_the_other_intact(two_p
     assert [e["name"] for e in running] == ["still-running"]
     versions = theirs.client("s3").list_object_versions(Bucket=theirs.names.bucket)
     assert len(versions["Versions"]) == 2
+    layer_versions = theirs.client("lambda").list_layer_versions(LayerName=theirs.names.layer("pillow"))
+    assert len(layer_versions["LayerVersions"]) == 2
 
 
 def test_second_run_has_nothing_to_delete(two_prefixes):
