@@ -276,6 +276,22 @@ def test_a_missing_key_a_missing_file_and_a_broken_policy(s3, bucket):
     assert error["Message"] == "Invalid Policy: Policy missing conditions."
 
 
+def test_virtual_host_style_is_checked_too_and_a_missing_bucket_is_no_such_bucket(s3, localcloud, bucket):
+    host = f"{bucket}.localhost:{localcloud.rsplit(':', 1)[1]}"
+
+    def post_to_host(upload: dict) -> requests.Response:
+        return requests.post(f"{localcloud}/", headers={"Host": host}, data=upload["fields"],
+                             files={"file": ("photo.png", AWKWARD, PNG)}, timeout=60)
+
+    error = refused(s3, bucket, post_to_host(presign(s3, bucket, expires=-60)), 403, "AccessDenied")
+    assert error["Message"] == "Invalid according to Policy: Policy expired."
+    stored = post_to_host(presign(s3, bucket))
+    assert stored.status_code == 204 and stored.headers["Location"] == f"http://{host}/uploads%2Fphoto.png"
+    assert keys(s3, bucket) == ["uploads/photo.png"]
+    missing = post(presign(s3, unique("post-missing"), expires=-60))  # S3 looks for the bucket first
+    assert missing.status_code == 404 and error_of(missing)["Code"] == "NoSuchBucket"
+
+
 # --- notifications ---------------------------------------------------------------------------
 
 
