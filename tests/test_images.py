@@ -95,7 +95,7 @@ def test_every_data_file_is_listed_in_the_attribution():
         for path in DATA.rglob("*")
         if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".md", ".py")
     ]
-    assert len(files) == len(PHOTOS) + len(_generator()["bad_inputs"]())
+    assert len(files) == len(PHOTOS) + len(_generator()["bad_inputs"]()) + 1  # + large/panorama.jpg
     unlisted = [name for name in files if f"`{name}`" not in attribution]
     assert not unlisted, f"add these to data/ATTRIBUTION.md with source, author and licence: {unlisted}"
 
@@ -109,6 +109,12 @@ def test_attribution_sizes_pixels_and_hashes_match_the_files():
         described = images.describe(DATA / name)
         assert (described["bytes"], described["width"], described["height"]) == (int(size), int(width), int(height))
         assert hashes[name] == described["sha256"]
+
+
+def test_the_panorama_is_wider_than_rekognition_takes_and_fits_an_upload():
+    described = images.describe(DATA / "large" / "panorama.jpg")
+    assert (described["format"], described["width"], described["height"]) == ("JPEG", 12_000, 900)
+    assert 4 * 1024 * 1024 > described["bytes"] > 1_000_000  # the width, not the bytes, is what the API refuses
 
 
 # --- describe, image_id -------------------------------------------------------------------------
