@@ -1,0 +1,43 @@
+"""helpers.uploads: the bucket's trigger for uploads, and the client's side of a presigned POST."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import requests
+
+from helpers import storage, uploads, workbook
+
+
+def _response(status: int, body: bytes) -> requests.Response:
+    response = requests.Response()
+    response.status_code, response._content = status, body
+    return response
+
+
+def test_s3_error_reads_code_and_message_from_s3s_document():
+    body = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>EntityTooLarge</Code>'
+            b"<Message>Your proposed upload exceeds the maximum allowed size</Message>"
+            b"<ProposedSize>11</ProposedSize><RequestId>X</RequestId></Error>")
+    assert uploads.s3_error(_response(400, body)) == (
+        "400 EntityTooLarge: Your proposed upload exceeds the maximum allowed size")
+    assert uploads.s3_error(_response(502, b"Bad Gateway")) == "502 (no S3 error document) Bad Gateway"
+
+
+def test_the_trigger_is_set_once_and_described(localcloud):
+    wb = workbook.start("local", "us-east-1", "uploads-helper", port=int(localcloud.rsplit(":", 1)[1]))
+    storage.ensure_bucket(wb)
+    lam = wb.client("lambda")
+    role = wb.client("iam").create_role(RoleName="uploads-helper-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    return None\n")
+    arn = lam.create_function(FunctionName="uploads-helper-fn", Runtime="python3.12", Role=role,
+                              Handler="app.handler", Code={"ZipFile": code.getvalue()})["FunctionArn"]
+    assert uploads.ensure_trigger(wb, arn) is True
+    assert uploads.ensure_trigger(wb, arn) is False
+    assert uploads.trigger(wb) == ["s3:ObjectCreated:* (prefix uploads/) -> uploads-helper-fn"]
+    policy = lam.get_policy(FunctionName=arn)["Policy"]
+    assert '"s3.amazonaws.com"' in policy and wb.names.bucket_arn in policy and "123456789012" in policy
+    assert uploads.left(wb) == [] and uploads.wait_until_empty(wb, timeout=1) == []
