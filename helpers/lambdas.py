@@ -10,6 +10,7 @@ the same code changes nothing; with edited code, it redeploys.
 
 from __future__ import annotations
 
+import ast
 import base64
 import hashlib
 import io
@@ -164,3 +165,20 @@ def delete(wb: Workbook, key: str) -> bool:
     except lam.exceptions.ResourceNotFoundException:
         return False
     return True
+
+
+def excerpt(key: str, function_name: str, source: Path | None = None) -> str:
+    """The source of one top-level function in a written Lambda file, to show a part of it again.
+
+    ``excerpt("api_receiver", "post_upload")``: what a later notebook explains of code an earlier
+    one wrote, read from the file as it is (a learner's edits included).
+    """
+    path = source or source_path(key)
+    if not path.exists():
+        raise FileNotFoundError(f"{path.name} has not been written yet: run the notebook that writes it first")
+    text = path.read_text(encoding="utf-8")
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.FunctionDef) and node.name == function_name:
+            first = min([node.lineno, *(decorator.lineno for decorator in node.decorator_list)])
+            return "\n".join(text.splitlines()[first - 1:node.end_lineno])
+    raise LookupError(f"{path.name} has no top-level function {function_name!r}")

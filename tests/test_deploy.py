@@ -135,3 +135,16 @@ def test_config_compares_layer_arns_in_order_and_no_layers_as_before():
     two = [{"Arn": "arn:layer:1", "CodeSize": 1}, {"Arn": "arn:other:1", "CodeSize": 1}]
     assert not lambdas._config_differs({**current, "Layers": two}, {**wanted, "Layers": ["arn:layer:1", "arn:other:1"]})
     assert lambdas._config_differs({**current, "Layers": two}, {**wanted, "Layers": ["arn:other:1", "arn:layer:1"]})
+
+
+def test_excerpt_shows_one_function_of_a_written_file_as_it_is(tmp_path):
+    source = tmp_path / "receiver.py"
+    source.write_text('"""doc"""\n\nimport functools\n\n\ndef first(x):\n    return x\n\n\n'
+                      '@functools.cache\ndef second(y):\n    """Two."""\n    return y * 2\n\n\nLAST = 1\n')
+    assert lambdas.excerpt("api_receiver", "second", source=source) == (
+        '@functools.cache\ndef second(y):\n    """Two."""\n    return y * 2')
+    assert lambdas.excerpt("api_receiver", "first", source=source) == "def first(x):\n    return x"
+    with pytest.raises(LookupError, match="receiver.py has no top-level function 'third'"):
+        lambdas.excerpt("api_receiver", "third", source=source)
+    with pytest.raises(FileNotFoundError, match="has not been written yet"):
+        lambdas.excerpt("api_receiver", "first", source=tmp_path / "missing.py")
