@@ -10,6 +10,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from helpers import notebook_runner, workbook
 from helpers.localcloud import config, process
 
 REGION = "us-east-1"
@@ -52,3 +53,24 @@ def client(localcloud: str):
         return boto3.client(service, endpoint_url=localcloud, region_name=REGION, config=cfg, **kwargs)
 
     return make
+
+
+def deploy_pipeline(endpoint: str, prefix: str, notebooks: list[str], output_dir) -> workbook.Workbook:
+    """Run the workbook's notebooks (e.g. 00-05) for ``prefix`` on the test local cloud; its session.
+
+    The tests then use the pipeline as the notebooks built it: their own Lambda code, state
+    machine and API. The notebooks' kernels find the local cloud by LOCALCLOUD_PORT.
+    """
+    import io
+
+    port = endpoint.rsplit(":", 1)[1]
+    saved = os.environ.get("LOCALCLOUD_PORT")
+    os.environ["LOCALCLOUD_PORT"] = port
+    try:
+        notebook_runner.run(notebooks, {"prefix": prefix}, output_dir=output_dir, stream=io.StringIO())
+    finally:
+        if saved is None:
+            os.environ.pop("LOCALCLOUD_PORT", None)
+        else:
+            os.environ["LOCALCLOUD_PORT"] = saved
+    return workbook.start("local", REGION, prefix, port=int(port))

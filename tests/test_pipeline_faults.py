@@ -25,8 +25,9 @@ import os
 import pytest
 from PIL import Image
 
-from helpers import notebook_runner, statemachine, statemachine_view, workbook
+from helpers import statemachine, statemachine_view
 from helpers.localcloud import faults
+from tests.conftest import deploy_pipeline
 
 PREFIX = "faults-test"
 NOTEBOOKS = ["00", "01", "02", "03", "04"]
@@ -48,18 +49,7 @@ def set_sdk_attempts(wb, key: str, attempts: int | None) -> None:
 @pytest.fixture(scope="module")
 def wb(localcloud, tmp_path_factory):
     """The pipeline of prefix faults-test, deployed by running notebooks 00-04."""
-    port = localcloud.rsplit(":", 1)[1]
-    saved = os.environ.get("LOCALCLOUD_PORT")
-    os.environ["LOCALCLOUD_PORT"] = port
-    try:
-        notebook_runner.run(NOTEBOOKS, {"prefix": PREFIX}, output_dir=tmp_path_factory.mktemp("faults-notebooks"),
-                            stream=io.StringIO())
-    finally:
-        if saved is None:
-            os.environ.pop("LOCALCLOUD_PORT", None)
-        else:
-            os.environ["LOCALCLOUD_PORT"] = saved
-    session = workbook.start("local", "us-east-1", PREFIX, port=int(port))
+    session = deploy_pipeline(localcloud, PREFIX, NOTEBOOKS, tmp_path_factory.mktemp("faults-notebooks"))
     set_sdk_attempts(session, "label_detector", 1)
     return session
 
