@@ -33,7 +33,6 @@ in notebooks and tests.
 from __future__ import annotations
 
 import fnmatch
-import io
 import itertools
 import json
 import logging
@@ -50,6 +49,8 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, unquote
 from xml.sax.saxutils import escape
+
+from .wsgi_input import buffer_body
 
 log = logging.getLogger("localcloud.faults")
 
@@ -371,24 +372,6 @@ def _json_resources(service: str, body: dict[str, Any]) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _read_body(environ: dict[str, Any]) -> bytes:
-    """Read the whole body and put it back, so moto can still read it."""
-    stream = environ.get("wsgi.input")
-    if stream is None:
-        return b""
-    length = environ.get("CONTENT_LENGTH")
-    if length:
-        body = stream.read(int(length))
-    elif environ.get("wsgi.input_terminated"):
-        body = stream.read()
-    else:
-        body = b""
-    environ["wsgi.input"] = io.BytesIO(body)
-    if not length and body:
-        environ["CONTENT_LENGTH"] = str(len(body))
-    return body
-
-
 def identify(environ: dict[str, Any], rules: Rules = RULES) -> Call | None:
     """The call a request makes, or None when no active rule could match it (the usual case).
 
@@ -408,7 +391,7 @@ def identify(environ: dict[str, Any], rules: Rules = RULES) -> Call | None:
         if not rules.wants(service, operation):
             return None
         try:
-            body = json.loads(_read_body(environ) or b"{}")
+            body = json.loads(buffer_body(environ) or b"{}")
         except ValueError:
             body = {}
         version = "1.0" if "1.0" in environ.get("CONTENT_TYPE", "") else "1.1"
@@ -425,7 +408,7 @@ def identify(environ: dict[str, Any], rules: Rules = RULES) -> Call | None:
     if protocol == "query":
         operation = query.get("Action", [None])[0]
         if operation is None and rules.wants(service, None, any_operation=True):
-            form = parse_qs(_read_body(environ).decode("utf-8", "replace"))
+            form = parse_qs(buffer_body(environ).decode("utf-8", "replace"))
             operation = form.get("Action", [None])[0]
     return Call(service, operation, (), protocol) if rules.wants(service, operation) else None
 
@@ -481,7 +464,7 @@ def maybe_fail(environ: dict[str, Any], start_response: Callable[..., Any],
     rule = rules.check(call)
     if rule is None:
         return None
-    _read_body(environ)  # drain it: the connection may carry the client's next request
+    buffer_body(environ)  # drain it: the connection may carry the client's next request
     method = environ.get("REQUEST_METHOD", "POST")
     status, headers, body = error_response(call, rule, method)
     start_response(status, headers)

@@ -22,36 +22,18 @@ A bucket that does not exist is left to moto, which answers NoSuchBucket as S3 d
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import unquote
 
+from ..wsgi_input import buffer_body
 from . import exceptions, form, policy
 
 log = logging.getLogger("localcloud.s3")
 
 FORM_ENVIRON_KEY = "localcloud.s3.post_form"
-
-
-def _read_body(environ: dict[str, Any]) -> bytes:
-    """Read the whole body and put it back, so moto can still read it."""
-    stream = environ.get("wsgi.input")
-    length = environ.get("CONTENT_LENGTH")
-    if stream is None:
-        return b""
-    if length:
-        body = stream.read(int(length))
-    elif environ.get("wsgi.input_terminated"):
-        body = stream.read()
-    else:
-        body = b""
-    environ["wsgi.input"] = io.BytesIO(body)
-    if not length and body:
-        environ["CONTENT_LENGTH"] = str(len(body))
-    return body
 
 
 def target_bucket(environ: dict[str, Any]) -> str | None:
@@ -106,7 +88,7 @@ def check(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterab
     bucket = target_bucket(environ)
     if not bucket or not bucket_exists(bucket):
         return None
-    body = _read_body(environ)
+    body = buffer_body(environ)
     try:
         post = form.parse(body, environ.get("CONTENT_TYPE", ""))
         verdict(post, bucket, datetime.now(timezone.utc))
