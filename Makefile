@@ -33,18 +33,18 @@ test: setup
 	$(BIN)/python -m pytest
 	$(BIN)/python -m helpers.notebook_runner nbval
 
-## Run notebooks 00-06 in order into output/ (the sources stay untouched); leaves the
+## Run notebooks 00-07 in order into output/ (the sources stay untouched); leaves the
 ## pipeline deployed and the local cloud running, and prints the API's URL.
 run: setup
-	$(RUNNER) $(NOTEBOOK_PARAMETERS) --through 06 --output output
+	$(RUNNER) $(NOTEBOOK_PARAMETERS) --through 07 --output output
 
-## Remove what the workbook created (07_cleanup, same parameters), then stop the local cloud.
+## Remove what the workbook created (08_cleanup, same parameters), then stop the local cloud.
 ## A stopped local cloud has nothing left to clean: its state lived in its memory.
 clean: setup
 	@if [ "$(TARGET)" = "local" ] && ! $(BIN)/python -m helpers.localcloud status --port $(PORT) >/dev/null; then \
 	  echo "no local cloud on port $(PORT): nothing to clean up (its state lived in memory)"; \
 	else \
-	  $(RUNNER) $(NOTEBOOK_PARAMETERS) --only 07 --output output; \
+	  $(RUNNER) $(NOTEBOOK_PARAMETERS) --only 08_cleanup --output output; \
 	fi
 	$(BIN)/python -m helpers.localcloud stop --port $(PORT)
 

@@ -3,12 +3,12 @@
 :func:`ensure` builds the API notebook 05 explains, in this order:
 
 1. the REST API named ``wb.names.api`` (found by name, created once), tagged, with the binary
-   media types ``image/png`` and ``image/jpeg`` so that API Gateway hands the receiver raw
-   image bodies base64-encoded instead of mangling them as text;
-2. the resources ``/images`` (POST) and ``/images/{id}`` (GET), each a Lambda proxy
-   (``AWS_PROXY``) integration with the api-receiver;
+   media types ``image/png``, ``image/jpeg`` and ``multipart/form-data`` so that API Gateway
+   hands the receiver raw image bodies base64-encoded instead of mangling them as text;
+2. the resources ``/images`` (POST), ``/images/{id}`` (GET) and ``/uploads`` (POST), each a
+   Lambda proxy (``AWS_PROXY``) integration with the api-receiver;
 3. the api-receiver's resource policy: ``apigateway.amazonaws.com`` may invoke it, only
-   from this API and only for those two routes (``lambda:AddPermission``, once);
+   from this API and only for those routes (``lambda:AddPermission``, once);
 4. a deployment to the stage ``v1``, made only when the stage does not yet serve this
    configuration (the deployment's description carries a fingerprint of it).
 
@@ -28,9 +28,11 @@ import requests
 from .prerequisites import MissingPrerequisite
 from .workbook import Workbook
 
-BINARY_MEDIA_TYPES = ("image/png", "image/jpeg")
+# multipart/form-data: several images in one request (05) are bytes too, not text.
+BINARY_MEDIA_TYPES = ("image/png", "image/jpeg", "multipart/form-data")
 # (path, method, statement id of the permission that lets this route invoke the receiver)
-ROUTES = (("/images", "POST", "post-images"), ("/images/{id}", "GET", "get-image"))
+ROUTES = (("/images", "POST", "post-images"), ("/images/{id}", "GET", "get-image"),
+          ("/uploads", "POST", "post-uploads"))
 FINAL = ("SUCCEEDED", "FAILED")
 _FINGERPRINT = "workbook configuration "
 
@@ -313,15 +315,16 @@ def executions_named(wb: Workbook, name: str) -> list[dict[str, Any]]:
 
 
 def footprint(wb: Workbook) -> dict[str, int]:
-    """How many records, staged objects and executions exist: equal before and after a refused upload."""
+    """How many records, staged objects, uploads and executions exist: equal before and after a refused upload."""
     ddb, s3, sfn = wb.client("dynamodb"), wb.client("s3"), wb.client("stepfunctions")
     records = sum(page["Count"] for page in ddb.get_paginator("scan").paginate(TableName=wb.names.table,
                                                                                  Select="COUNT"))
-    staged = sum(page.get("KeyCount", 0) for page in s3.get_paginator("list_objects_v2").paginate(
-        Bucket=wb.names.bucket, Prefix="staging/"))
+    objects = {prefix: sum(page.get("KeyCount", 0) for page in s3.get_paginator("list_objects_v2").paginate(
+        Bucket=wb.names.bucket, Prefix=prefix)) for prefix in ("staging/", "uploads/")}
     executions = sum(len(page["executions"]) for page in sfn.get_paginator("list_executions").paginate(
         stateMachineArn=wb.names.state_machine_arn))
-    return {"records": records, "staged objects": staged, "executions": executions}
+    return {"records": records, "staged objects": objects["staging/"], "uploads": objects["uploads/"],
+            "executions": executions}
 
 
 # --- calling --------------------------------------------------------------------------------
@@ -355,19 +358,23 @@ def wait_until_ready(url: str, timeout: float = 120, interval: float = 2,
 
 
 def wait_for(url: str, image_id: str, timeout: float = 60, interval: float = 0.5,
-             session: requests.Session | None = None) -> dict[str, Any]:
+             session: requests.Session | None = None, *, uploaded: bool = False) -> dict[str, Any]:
     """GET ``{url}/images/{image_id}`` until its status is final; returns the record.
 
     Raises TimeoutError (with the last status) when it is still PROCESSING after ``timeout``
     seconds, and RuntimeError for any answer but 200 (a 404 means the id was never submitted).
+    ``uploaded=True``: the image went straight to S3 (07), whose event reaches the
+    upload-receiver only after S3 has answered the client, so 404 means "not yet" until the
+    time is up.
     """
     http = session or requests.Session()
     deadline = time.monotonic() + timeout
     while True:
         response = http.get(f"{url}/images/{image_id}", timeout=30)
-        if response.status_code != 200:
+        waiting = uploaded and response.status_code == 404 and time.monotonic() < deadline
+        if response.status_code != 200 and not waiting:
             raise RuntimeError(f"GET /images/{image_id} answered {response.status_code}: {response.text}")
-        record = response.json()
+        record = response.json() if not waiting else {"status": "not recorded yet"}
         if record.get("status") in FINAL:
             return record
         if time.monotonic() >= deadline:

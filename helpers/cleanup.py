@@ -172,7 +172,7 @@ def _delete_state_machine(wb: Workbook) -> str | None:
         for execution in page["executions"]:
             try:
                 sfn.stop_execution(executionArn=execution["executionArn"], error="Cleanup",
-                                   cause="07_cleanup deleted the state machine")
+                                   cause="08_cleanup deleted the state machine")
                 stopped += 1
             except ClientError as exc:
                 if not _not_found(exc):

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 WORKBOOK_TAG = "serverless-image-workbook"
-FUNCTIONS = ("image_uploader", "label_detector", "result_store", "api_receiver")
+FUNCTIONS = ("image_uploader", "label_detector", "result_store", "api_receiver", "upload_receiver")
 LAYERS = ("pillow",)  # Lambda layers the workbook publishes (helpers/layers.py)
 API_STAGE = "v1"
 
@@ -117,10 +117,11 @@ class Names:
 
         return [
             ("S3 bucket", self.bucket), *function("image_uploader"),  # notebook 01
-            *function("label_detector"),  # 02
+            *function("label_detector"), ("Lambda layer", self.layer("pillow")),  # 02
             ("DynamoDB table", self.table), *function("result_store"),  # 03
             ("IAM role", self.role("state_machine")), ("state machine", self.state_machine),  # 04
             *function("api_receiver"), ("REST API", f"{self.api} (stage {self.stage})"),  # 05
+            *function("upload_receiver"),  # 07
         ]
 
     @property

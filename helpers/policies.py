@@ -48,7 +48,9 @@ def _logs(names: Names, key: str) -> list[Statement]:
 def image_uploader(names: Names) -> dict[str, Any]:
     return document(
         [
-            _allow("ReadAndRemoveStagedBytes", ["s3:GetObject", "s3:DeleteObject"], [f"{names.bucket_arn}/staging/*"]),
+            # staging/: bytes the api-receiver staged; uploads/: images uploaded straight to S3 (07).
+            _allow("ReadAndRemoveStagedBytes", ["s3:GetObject", "s3:DeleteObject"],
+                   [f"{names.bucket_arn}/staging/*", f"{names.bucket_arn}/uploads/*"]),
             _allow("StoreImages", ["s3:PutObject"], [f"{names.bucket_arn}/images/*"]),
             # HeadObject on a stored image, so a retried upload finds what an earlier attempt stored.
             _allow("FindStoredImages", ["s3:GetObject"], [f"{names.bucket_arn}/images/*"]),
@@ -83,9 +85,23 @@ def api_receiver(names: Names) -> dict[str, Any]:
     return document(
         [
             _allow("StageUploads", ["s3:PutObject"], [f"{names.bucket_arn}/staging/*"]),
+            # A presigned POST acts with the signer's permissions: the client may put under uploads/ only.
+            _allow("SignUploads", ["s3:PutObject"], [f"{names.bucket_arn}/uploads/*"]),
             _allow("ReadAndOpenRecords", ["dynamodb:GetItem", "dynamodb:PutItem"], [names.table_arn]),
             _allow("StartPipeline", ["states:StartExecution"], [names.state_machine_arn]),
             *_logs(names, "api_receiver"),
+        ]
+    )
+
+
+def upload_receiver(names: Names) -> dict[str, Any]:
+    return document(
+        [
+            # Read an upload (HeadObject needs s3:GetObject too); delete it when refused or already known.
+            _allow("ReadAndRemoveUploads", ["s3:GetObject", "s3:DeleteObject"], [f"{names.bucket_arn}/uploads/*"]),
+            _allow("ReadAndOpenRecords", ["dynamodb:GetItem", "dynamodb:PutItem"], [names.table_arn]),
+            _allow("StartPipeline", ["states:StartExecution"], [names.state_machine_arn]),
+            *_logs(names, "upload_receiver"),
         ]
     )
 
@@ -102,5 +118,6 @@ FOR_ROLE = {
     "label_detector": label_detector,
     "result_store": result_store,
     "api_receiver": api_receiver,
+    "upload_receiver": upload_receiver,
     "state_machine": state_machine,
 }

@@ -6,7 +6,8 @@ from typing import Any
 
 from .workbook import Workbook
 
-STAGING_EXPIRY_DAYS = 1  # staged uploads the workflow never picked up do not linger
+STAGING_EXPIRY_DAYS = 1  # staged bytes the workflow never picked up do not linger
+UPLOAD_EXPIRY_DAYS = 1  # nor do images uploaded straight to S3 (07) that nothing took
 
 
 def ensure_bucket(wb: Workbook) -> str:
@@ -34,10 +35,12 @@ def ensure_bucket(wb: Workbook) -> str:
     s3.put_bucket_ownership_controls(Bucket=bucket, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]})
     s3.put_bucket_lifecycle_configuration(
         Bucket=bucket,
-        LifecycleConfiguration={"Rules": [{
-            "ID": "expire-staged-uploads", "Status": "Enabled", "Filter": {"Prefix": "staging/"},
-            "Expiration": {"Days": STAGING_EXPIRY_DAYS},
-        }]},
+        LifecycleConfiguration={"Rules": [
+            {"ID": "expire-staged-uploads", "Status": "Enabled", "Filter": {"Prefix": "staging/"},
+             "Expiration": {"Days": STAGING_EXPIRY_DAYS}},
+            {"ID": "expire-direct-uploads", "Status": "Enabled", "Filter": {"Prefix": "uploads/"},
+             "Expiration": {"Days": UPLOAD_EXPIRY_DAYS}},
+        ]},
     )
     s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": wb.names.tag_list()})
     return bucket

@@ -71,9 +71,10 @@ def test_ensure_twice_gives_one_api_one_of_each_and_no_duplicate_permission(wb, 
         "/": {},
         "/images": {"POST": ("AWS_PROXY", uri)},
         "/images/{id}": {"GET": ("AWS_PROXY", uri)},
+        "/uploads": {"POST": ("AWS_PROXY", uri)},
     }
     rest_api = wb.client("apigateway").get_rest_api(restApiId=first.id)
-    assert rest_api["binaryMediaTypes"] == ["image/png", "image/jpeg"]
+    assert rest_api["binaryMediaTypes"] == ["image/png", "image/jpeg", "multipart/form-data"]
     assert rest_api["tags"] == {"workbook": "serverless-image-workbook", "workbook-prefix": "api-helper"}
 
     statements = _policy(wb, receiver)
@@ -82,6 +83,8 @@ def test_ensure_twice_gives_one_api_one_of_each_and_no_duplicate_permission(wb, 
          f"arn:aws:execute-api:us-east-1:123456789012:{first.id}/*/POST/images"),
         ("api-helper-image-api-get-image", {"Service": "apigateway.amazonaws.com"},
          f"arn:aws:execute-api:us-east-1:123456789012:{first.id}/*/GET/images/*"),
+        ("api-helper-image-api-post-uploads", {"Service": "apigateway.amazonaws.com"},
+         f"arn:aws:execute-api:us-east-1:123456789012:{first.id}/*/POST/uploads"),
     ]
     assert len(_deployments(wb, first.id)) == 1
     stage = wb.client("apigateway").get_stage(restApiId=first.id, stageName="v1")
@@ -102,8 +105,9 @@ def test_ensure_repairs_what_was_changed_by_hand_and_redeploys(wb, receiver, fre
 
     repaired = api.ensure(wb, receiver)
     assert repaired.changed and repaired.id == built.id
-    assert apigw.get_rest_api(restApiId=built.id)["binaryMediaTypes"] == ["image/png", "image/jpeg"]
-    assert len(_policy(wb, receiver)) == 2
+    assert sorted(apigw.get_rest_api(restApiId=built.id)["binaryMediaTypes"]) == [
+        "image/jpeg", "image/png", "multipart/form-data"]
+    assert len(_policy(wb, receiver)) == 3
     uri = f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{receiver}/invocations"
     assert _layout(wb, built.id)["/images"] == {"POST": ("AWS_PROXY", uri)}
     assert _layout(wb, built.id)["/images/{id}"] == {"GET": ("AWS_PROXY", uri)}
@@ -124,11 +128,13 @@ def test_a_permission_for_an_older_api_is_replaced_not_added(wb, receiver, fresh
     built = api.ensure(wb, receiver)
     arns = [s["Condition"]["ArnLike"]["AWS:SourceArn"] for s in _policy(wb, receiver)]
     assert sorted(arns) == sorted([f"arn:aws:execute-api:us-east-1:123456789012:{built.id}/*/GET/images/*",
-                                   f"arn:aws:execute-api:us-east-1:123456789012:{built.id}/*/POST/images"])
+                                   f"arn:aws:execute-api:us-east-1:123456789012:{built.id}/*/POST/images",
+                                   f"arn:aws:execute-api:us-east-1:123456789012:{built.id}/*/POST/uploads"])
     may = "apigateway.amazonaws.com may invoke it for"
     assert api.permissions(wb, receiver) == [
         f"api-helper-image-api-get-image: {may} GET /images/* (any stage) of this API",
         f"api-helper-image-api-post-images: {may} POST /images (any stage) of this API",
+        f"api-helper-image-api-post-uploads: {may} POST /uploads (any stage) of this API",
     ]
 
 
@@ -147,6 +153,7 @@ def test_the_stage_routes_to_the_function_with_binary_bodies_base64_encoded(wb, 
     assert api.routes(wb) == [
         f"POST /images        -> AWS_PROXY {wb.names.function('api_receiver')}",
         f"GET  /images/{{id}}   -> AWS_PROXY {wb.names.function('api_receiver')}",
+        f"POST /uploads       -> AWS_PROXY {wb.names.function('api_receiver')}",
     ]
 
 
@@ -238,6 +245,15 @@ def test_wait_for_gives_up_after_the_timeout_and_on_an_error_answer(fake_api):
         api.wait_for(url, "c" * 64, timeout=0.2, interval=0.05)
     with pytest.raises(RuntimeError, match=r"GET /images/dddd\w+ answered 404: .*NotFound"):
         api.wait_for(url, "d" * 64, timeout=10, interval=0.01)
+
+
+def test_wait_for_an_upload_takes_404_as_not_yet_until_the_time_is_up(fake_api):
+    url, answers = fake_api
+    answers["e" * 64] = [(404, {"error": "NotFound"}), (404, {"error": "NotFound"}),
+                         (200, {"id": "e" * 64, "status": "PROCESSING"}), (200, {"id": "e" * 64, "status": "FAILED"})]
+    assert api.wait_for(url, "e" * 64, timeout=10, interval=0.01, uploaded=True)["status"] == "FAILED"
+    with pytest.raises(RuntimeError, match=r"answered 404"):
+        api.wait_for(url, "f" * 64, timeout=0.2, interval=0.05, uploaded=True)
 
 
 def test_wait_until_ready_waits_for_the_receivers_own_404(fake_api):

@@ -13,17 +13,21 @@ import hashlib
 import json
 import logging
 import runpy
+import struct
+import zlib
 from decimal import Decimal
 from types import SimpleNamespace
 
 import boto3
 import pytest
 import requests
+import urllib3
 
 from helpers import api, images, lambdas, statemachine, storage, workbook
 from tests.notebook_code import function_source, load_function
 
 NOTEBOOK = "05_api.ipynb"
+MODULES = ("image_checks", "multipart_form")  # written by 05 beside the receiver
 PNG = b"\x89PNG\r\n\x1a\n"
 JPEG = b"\xff\xd8\xff\xe0"
 STAND_IN = {"Comment": "stands in for notebook 04's pipeline", "StartAt": "Hold",
@@ -55,7 +59,7 @@ def receiver(wb, tmp_path_factory):
         for key, value in _environment(wb).items():
             patch.setenv(key, value)
         return load_function(NOTEBOOK, "api_receiver", tmp_path_factory.mktemp("api_receiver"),
-                             modules=("image_checks",))
+                             modules=MODULES)
 
 
 def post(receiver, body: bytes | None, content_type: str | None = "image/png", *, base64_encoded=True,
@@ -163,10 +167,11 @@ def test_bad_input_is_refused_with_its_status_and_code_and_nothing_is_written(wb
 
 def test_refusals_say_what_was_wrong_and_what_is_accepted(receiver):
     assert post(receiver, b"GIF89a", "image/gif")[1]["message"] == (
-        "Content-Type image/gif is not accepted: send the image's raw bytes with Content-Type image/png or image/jpeg")
+        "Content-Type image/gif is not accepted: send the image's raw bytes with Content-Type image/png or "
+        "image/jpeg, or several images as multipart/form-data")
     assert post(receiver, GOOD_PNG, "image/jpeg")[1]["message"] == (
         "Content-Type is image/jpeg but the body is a PNG image: send it as image/png")
-    accepted = "accepted: PNG or JPEG, 80 to 10000 pixels a side, at most 89,478,485 pixels"
+    accepted = "accepted: PNG or JPEG, at least 80 pixels a side, at most 89,478,485 pixels in all"
     assert post(receiver, b"text", "image/png")[1]["message"] == (
         f"the body is not an image (its first bytes are no image format's); {accepted}")
     assert post(receiver, bad("drawing.tiff"))[1]["message"] == (
@@ -174,14 +179,16 @@ def test_refusals_say_what_was_wrong_and_what_is_accepted(receiver):
     assert post(receiver, bad("tiny.png"))[1]["message"] == (
         f"Input image dimensions 10 x 10 are below the minimum of 80 pixels for both height and width; {accepted}")
     assert post(receiver, bad("too_wide.png"))[1]["message"] == (
-        f"Input image dimensions 10001 x 80 exceed maximum dimension size of 10000 pixels; {accepted}")
+        "Input image dimensions 10001 x 80 exceed maximum dimension size of 10000 pixels; send larger images "
+        "through POST /uploads")
     assert post(receiver, bad("bomb.png"))[1]["message"] == (
         "the PNG header declares 30000 x 30000 pixels (900,000,000), more than 89,478,485: a small file that "
         f"would inflate enormously; {accepted}")
     assert post(receiver, bad("bad_crc.png"))[1]["message"] == (
         f"the PNG's 'IDAT' chunk at byte 33 fails its CRC check: the file is corrupt; {accepted}")
     assert post(receiver, BIG)[1]["message"] == (
-        "the image has 4,194,305 bytes; at most 4,194,304 (4 MiB) are accepted")
+        "the request has 4,194,305 bytes; at most 4,194,304 (4 MiB) are accepted: send larger images through "
+        "POST /uploads")
     assert "binary media types must include image/png" in post(
         receiver, PNG + b"abc", base64_encoded=False)[1]["message"]
 
@@ -205,7 +212,8 @@ def test_an_image_is_recorded_staged_and_started_then_answered_202(wb, receiver)
     assert json.loads(described["input"]) == {
         "id": image_id, "staging": {"bucket": wb.names.bucket, "key": f"staging/{image_id}"},
         "content_type": "image/png"}
-    assert api.footprint(wb) == {"records": before["records"] + 1, "staged objects": before["staged objects"] + 1,
+    assert api.footprint(wb) == {**before, "records": before["records"] + 1,
+                                 "staged objects": before["staged objects"] + 1,
                                  "executions": before["executions"] + 1}
 
 
@@ -245,7 +253,7 @@ def test_a_submission_that_failed_half_way_is_completed_by_the_retry(wb, receive
     with pytest.MonkeyPatch.context() as patch:
         for key, value in _environment(wb, BUCKET_NAME="api-rx-test-no-such-bucket").items():
             patch.setenv(key, value)
-        broken = load_function(NOTEBOOK, "api_receiver", tmp_path, modules=("image_checks",))
+        broken = load_function(NOTEBOOK, "api_receiver", tmp_path, modules=MODULES)
     with caplog.at_level(logging.INFO):
         status, body = post(broken, image)
     # The record was written, then S3 failed: a 500 naming the request, and the traceback in the log.
@@ -300,11 +308,14 @@ def test_methods_it_does_not_serve_are_405_and_unknown_routes_404(receiver):
 def test_the_function_uses_only_the_standard_library_and_boto3():
     imports = {line.split()[1].split(".")[0] for line in function_source(NOTEBOOK, "api_receiver").splitlines()
                if line.startswith(("import ", "from "))}
-    assert imports <= {"__future__", "base64", "binascii", "hashlib", "json", "logging", "os", "re", "datetime",
-                       "decimal", "typing", "boto3", "botocore", "image_checks"}, imports
+    assert imports <= {"__future__", "base64", "binascii", "hashlib", "json", "logging", "os", "re", "uuid",
+                       "datetime", "decimal", "typing", "boto3", "botocore", "image_checks", "multipart_form"}, imports
     checks = {line.split()[1].split(".")[0] for line in function_source(NOTEBOOK, "image_checks").splitlines()
               if line.startswith(("import ", "from "))}
     assert checks <= {"__future__", "struct", "zlib", "dataclasses"}, checks
+    form = {line.split()[1].split(".")[0] for line in function_source(NOTEBOOK, "multipart_form").splitlines()
+            if line.startswith(("import ", "from "))}
+    assert form <= {"__future__", "dataclasses", "email"}, form
 
 
 # --- through the real API on the local cloud ---------------------------------------------------
@@ -314,9 +325,9 @@ def test_the_function_uses_only_the_standard_library_and_boto3():
 def deployed(wb, tmp_path_factory):
     source = tmp_path_factory.mktemp("deployed") / "api_receiver.py"
     source.write_text(function_source(NOTEBOOK, "api_receiver"))
-    (source.parent / "image_checks.py").write_text(function_source(NOTEBOOK, "image_checks"))
-    function = lambdas.deploy(wb, "api_receiver", source=source, modules=["image_checks"],
-                              environment=_environment(wb))
+    for module in MODULES:
+        (source.parent / f"{module}.py").write_text(function_source(NOTEBOOK, module))
+    function = lambdas.deploy(wb, "api_receiver", source=source, modules=MODULES, environment=_environment(wb))
     return api.ensure(wb, function.arn).url
 
 
@@ -352,3 +363,165 @@ def test_over_http_bad_input_is_refused_by_the_function(wb, deployed):
     missing = requests.get(f"{deployed}/images/{sha(b'never sent')}", timeout=60)
     assert (missing.status_code, missing.json()["error"]) == (404, "NotFound")
     assert api.footprint(wb) == before
+
+
+# --- several images in one request: multipart/form-data (issue 4, point 6) --------------------
+
+
+def multipart(files) -> tuple[bytes, str]:
+    """A multipart/form-data body as requests builds it: (body, its Content-Type header)."""
+    prepared = requests.Request("POST", "http://x/images", files=files).prepare()
+    return prepared.body, prepared.headers["Content-Type"]
+
+
+def post_form(receiver, body: bytes, content_type: str):
+    return post(receiver, body, content_type)
+
+
+def test_each_part_is_accepted_or_refused_on_its_own(wb, receiver):
+    good = [make_png(86, 80), make_jpeg(87, 80)]
+    body, content_type = multipart([
+        ("images", ("a.png", good[0], "image/png")), ("images", ("b.gif", bad("drawing.gif"), "image/gif")),
+        ("images", ("c.jpg", good[1], "image/jpeg")), ("images", ("d.png", bad("truncated.png"), "image/png")),
+        ("images", ("e.png", b"", "image/png")), ("images", ("f.png", GOOD_JPEG, "image/png")),
+        ("caption", (None, "no Content-Type: a plain form field")),
+    ])
+    before = api.footprint(wb)
+    status, answer = post_form(receiver, body, content_type)
+    assert status == 202 and (answer["accepted"], answer["refused"]) == (2, 5)
+    parts = answer["images"]
+    assert [part["part"] for part in parts] == [1, 2, 3, 4, 5, 6, 7]
+    assert parts[0] == {"part": 1, "filename": "a.png", "id": sha(good[0]), "status": "PROCESSING",
+                        "href": f"/images/{sha(good[0])}"}
+    assert parts[2]["id"] == sha(good[1])
+    assert [(p["statusCode"], p["error"]) for p in (parts[1], *parts[3:])] == [
+        (415, "UnsupportedMediaType"), (400, "InvalidImage"), (400, "EmptyBody"), (400, "ContentTypeMismatch"),
+        (415, "UnsupportedMediaType")]
+    assert all(set(p) == {"part", "filename", "error", "message", "statusCode"} for p in (parts[1], *parts[3:]))
+    assert parts[6]["filename"] is None and "(none)" in parts[6]["message"]
+    assert api.footprint(wb) == {**before, "records": before["records"] + 2,
+                                 "staged objects": before["staged objects"] + 2,
+                                 "executions": before["executions"] + 2}
+    for image in good:
+        assert staged(wb, sha(image)) == image and len(api.executions_named(wb, sha(image))) == 1
+
+
+def test_a_part_keeps_its_bytes_exactly_even_with_boundary_like_bytes_inside(wb, receiver):
+    boundary = "b0und4ry"
+    # A PNG whose text chunk holds a line break, dashes, most of the boundary and a blank line.
+    text = b"Comment\x00\r\n--b0und4r\r\n\r\n--\r\n"
+    png = make_png(88, 80)
+    tricky = png[:33] + struct.pack(">I", len(text)) + b"tEXt" + text + struct.pack(">I", zlib.crc32(b"tEXt" + text)) \
+        + png[33:]
+    body, content_type = urllib3.encode_multipart_formdata(
+        [("images", ("t.png", tricky, "image/png")), ("images", ("u.png", png, "image/png"))], boundary=boundary)
+    status, answer = post_form(receiver, body, content_type)
+    assert status == 202 and [p["id"] for p in answer["images"]] == [sha(tricky), sha(png)]
+    assert staged(wb, sha(tricky)) == tricky and staged(wb, sha(png)) == png
+
+
+def test_the_same_image_twice_in_one_request_is_one_record_and_one_execution(wb, receiver):
+    image = make_png(90, 80)
+    body, content_type = multipart([("images", ("a.png", image, "image/png"))] * 2)
+    before = api.footprint(wb)
+    status, answer = post_form(receiver, body, content_type)
+    assert status == 202 and [p["id"] for p in answer["images"]] == [sha(image)] * 2
+    assert len(api.executions_named(wb, sha(image))) == 1
+    assert api.footprint(wb)["records"] == before["records"] + 1
+
+
+WHOLE_REQUEST_REFUSED = {
+    "no boundary": (lambda: (b"--x\r\n\r\n--x--", "multipart/form-data"), 400, "InvalidMultipart"),
+    "cut short": (lambda: (lambda b, t: (b[:-60], t))(*multipart([("i", ("a.png", GOOD_PNG, "image/png"))])),
+                  400, "InvalidMultipart"),
+    "boundary never used": (lambda: (b"just bytes", "multipart/form-data; boundary=abc"), 400, "InvalidMultipart"),
+    "no parts": (lambda: (b"--abc--\r\n", "multipart/form-data; boundary=abc"), 400, "InvalidMultipart"),
+    "part without headers": (lambda: (b"--abc\r\n\r\n" + GOOD_PNG + b"\r\n--abc--\r\n",
+                                      "multipart/form-data; boundary=abc"), 400, "InvalidMultipart"),
+    "11 parts": (lambda: multipart([("i", ("a.png", GOOD_PNG, "image/png"))] * 11), 413, "TooManyParts"),
+    "over 4 MiB in all": (lambda: multipart([("i", ("a.png", BIG, "image/png"))]), 413, "ImageTooLarge"),
+    "every part refused": (lambda: multipart([("i", ("a.gif", bad("drawing.gif"), "image/gif"))]),
+                           400, "NoImageAccepted"),
+}
+
+
+@pytest.mark.parametrize("case", WHOLE_REQUEST_REFUSED, ids=list(WHOLE_REQUEST_REFUSED))
+def test_a_bad_multipart_request_is_refused_as_a_whole_and_writes_nothing(wb, receiver, case):
+    make, status, code = WHOLE_REQUEST_REFUSED[case]
+    body, content_type = make()
+    before = api.footprint(wb)
+    answer_status, answer = post_form(receiver, body, content_type)
+    assert (answer_status, answer["error"]) == (status, code)
+    assert len(answer["message"]) > 20
+    assert api.footprint(wb) == before
+
+
+def test_a_multipart_body_without_the_binary_media_type_says_so(receiver):
+    body, content_type = multipart([("i", ("a.png", GOOD_PNG, "image/png"))])
+    status, answer = post(receiver, body, content_type, base64_encoded=False)
+    assert (status, answer["error"]) == (400, "InvalidImage")
+    assert "binary media types must include multipart/form-data" in answer["message"]
+
+
+# --- POST /uploads: a presigned POST for a large image (issue 4, point 5) ---------------------
+
+
+def post_upload(receiver, body):
+    event = {"resource": "/uploads", "path": "/uploads", "httpMethod": "POST",
+             "headers": {"Content-Type": "application/json"}, "pathParameters": None,
+             "requestContext": {"requestId": "gateway-request-id"},
+             "body": body if isinstance(body, str) else json.dumps(body), "isBase64Encoded": False}
+    return _answer(receiver.handler(event, CONTEXT))
+
+
+def test_post_uploads_answers_a_presigned_post_bound_to_type_and_exact_size(wb, receiver):
+    before = api.footprint(wb)
+    status, grant = post_upload(receiver, {"content_type": "image/jpeg", "size": 5_000_000})
+    assert status == 201 and grant["expires_in"] == 300
+    assert grant["url"].endswith(wb.names.bucket) or wb.names.bucket in grant["url"]
+    fields = grant["fields"]
+    assert fields["Content-Type"] == "image/jpeg" and fields["key"].startswith("uploads/")
+    assert len(fields["key"]) == len("uploads/") + 32
+    policy = json.loads(base64.b64decode(fields["policy"]))
+    assert ["content-length-range", 5_000_000, 5_000_000] in policy["conditions"]
+    assert {"Content-Type": "image/jpeg"} in policy["conditions"] and {"key": fields["key"]} in policy["conditions"]
+    assert api.footprint(wb) == before  # a grant writes nothing
+    assert post_upload(receiver, {"content_type": "image/jpeg", "size": 1})[1]["fields"]["key"] != fields["key"]
+
+
+@pytest.mark.parametrize(("body", "status", "code"), [
+    ({"content_type": "image/gif", "size": 100}, 415, "UnsupportedMediaType"),
+    ({"content_type": "image/png", "size": 15 * 1024 * 1024 + 1}, 413, "ImageTooLarge"),
+    ({"content_type": "image/png", "size": 0}, 400, "InvalidRequest"),
+    ({"content_type": "image/png", "size": "12"}, 400, "InvalidRequest"),
+    ({"content_type": "image/png", "size": True}, 400, "InvalidRequest"),
+    ({"content_type": "image/png"}, 400, "InvalidRequest"),
+    ("not json", 400, "InvalidRequest"),
+    ('["image/png", 12]', 400, "InvalidRequest"),
+])
+def test_post_uploads_refuses_what_it_cannot_grant(receiver, body, status, code):
+    answer_status, answer = post_upload(receiver, body)
+    assert (answer_status, answer["error"]) == (status, code)
+    assert len(answer["message"]) > 20
+
+
+def test_over_http_several_images_in_one_multipart_request(wb, deployed):
+    good = make_png(91, 80)
+    answer = requests.post(f"{deployed}/images", timeout=60, files=[
+        ("images", ("good.png", good, "image/png")), ("images", ("bad.jpg", bad("corrupt.jpg"), "image/jpeg"))])
+    assert answer.status_code == 202
+    assert [(p.get("id"), p.get("error")) for p in answer.json()["images"]] == [(sha(good), None),
+                                                                                (None, "InvalidImage")]
+    assert staged(wb, sha(good)) == good
+
+
+def test_over_http_a_granted_upload_lands_under_uploads_with_its_type(wb, deployed):
+    image = make_jpeg(92, 80)
+    grant = requests.post(f"{deployed}/uploads", json={"content_type": "image/jpeg", "size": len(image)}, timeout=60)
+    assert grant.status_code == 201
+    fields = grant.json()["fields"]
+    sent = requests.post(grant.json()["url"], data=fields, files={"file": ("x.jpg", image, "image/jpeg")}, timeout=60)
+    assert sent.status_code == 204, sent.text
+    stored = wb.client("s3").get_object(Bucket=wb.names.bucket, Key=fields["key"])
+    assert stored["Body"].read() == image and stored["ContentType"] == "image/jpeg"
+    wb.client("s3").delete_object(Bucket=wb.names.bucket, Key=fields["key"])

@@ -88,6 +88,19 @@ def test_staged_bytes_are_stored_then_the_staged_copy_is_removed(uploader, s3, b
     assert _keys(s3, bucket, f"staging/{image_id}") == []
 
 
+def test_an_upload_straight_to_s3_is_stored_then_removed_like_a_staged_copy(uploader, s3, bucket):
+    # Notebook 07: the upload-receiver passes the presigned upload's own key as the staged bytes.
+    data = _jpeg() + b"uploaded"
+    image_id = _sha(data)
+    key = "uploads/" + "ab" * 16
+    s3.put_object(Bucket=bucket, Key=key, Body=data)
+    event = {"id": image_id, "staging": {"bucket": bucket, "key": key}, "content_type": "image/jpeg"}
+    stored = uploader.handler(event, None)
+    assert stored["key"] == f"images/{image_id}.jpg"
+    assert s3.get_object(Bucket=bucket, Key=stored["key"])["Body"].read() == data
+    assert _keys(s3, bucket, "uploads/") == []
+
+
 def test_a_retry_after_the_staged_copy_was_removed_returns_the_stored_image(uploader, s3, bucket):
     # The state machine retries StoreImage if an attempt's answer is lost after it stored the
     # image and removed the staged copy: the retry must succeed, not fail the image.
@@ -126,6 +139,10 @@ def test_storing_the_same_bytes_twice_gives_the_same_answer_and_one_object(uploa
           "content_type": "image/png"}, "staging.bucket must be this function's bucket handler-uploader-images-"),
         ({"id": _sha(TINY_PNG), "staging": {"bucket": "BUCKET", "key": "images/x.png"}, "content_type": "image/png"},
          f"staging.key must be staging/{_sha(TINY_PNG)}"),
+        ({"id": _sha(TINY_PNG), "staging": {"bucket": "BUCKET", "key": "uploads/../images/x"}, "content_type": "image/png"},
+         "or an upload's key (uploads/ and 32 hex characters)"),
+        ({"id": _sha(TINY_PNG), "staging": {"bucket": "BUCKET", "key": "uploads/" + "a" * 31}, "content_type": "image/png"},
+         "or an upload's key"),
     ],
 )
 def test_a_malformed_event_is_refused_with_invalid_event(uploader, bucket, event, message):

@@ -86,6 +86,7 @@ def test_settings_come_from_the_environment_and_labels_get_the_pipeline_shape(de
             {"name": "Furniture", "confidence": 75.0, "parents": [], "instances": []},
         ],
         "model_version": "3.0",
+        "analysis": {"downscaled": False},
     }
 
 
@@ -158,3 +159,48 @@ def test_rekognition_refusals_reach_the_caller_by_name(detector, stored, bucket,
         detector.handler(event, None)
     assert type(raised.value).__name__ == code
     assert str(raised.value).endswith(f"(s3://{bucket}/images/{name})")
+
+
+# --- too large for DetectLabels: downscaled with Pillow, the original kept (issue 4, point 5) ----
+
+
+def _jpeg(size: tuple[int, int]) -> bytes:
+    out = io.BytesIO()
+    Image.linear_gradient("L").resize(size).convert("RGB").save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def test_an_image_wider_than_rekognition_takes_is_analysed_from_a_downscaled_copy(detector, stored, wb, bucket):
+    original = _jpeg((12_000, 900))
+    event = stored("panorama.jpg", original)
+    result = detector.handler(event, None)
+    assert result["analysis"] == {"downscaled": True, "width": 4096, "height": 307,
+                                  "original": {"width": 12_000, "height": 900}}
+    assert result["labels"]  # the local cloud's DetectLabels checked the copy's bytes and answered
+    kept = wb.client("s3").get_object(Bucket=bucket, Key="images/panorama.jpg")["Body"].read()
+    assert kept == original
+
+
+def test_after_the_s3_object_is_refused_a_jpeg_copy_under_5_mb_is_sent_as_bytes(detector, stored):
+    event = stored("tall.png", _png((90, 10_500)))
+    sent = []
+    detector.rekognition.meta.events.register("provide-client-params.rekognition.DetectLabels",
+                                              lambda params, **_: sent.append(params["Image"]))
+    with Stubber(detector.rekognition) as stub:
+        stub.add_client_error("detect_labels", "ImageTooLargeException", "Image size is too large.")
+        stub.add_response("detect_labels", DETECTED)
+        result = detector.handler(event, None)
+    assert sent[0] == {"S3Object": {"Bucket": event["bucket"], "Name": event["key"]}}
+    copy = sent[1]["Bytes"]
+    assert len(copy) <= 5 * 1024 * 1024 and copy.startswith(b"\xff\xd8\xff")
+    assert Image.open(io.BytesIO(copy)).size == (35, 4096)
+    assert result["analysis"] == {"downscaled": True, "width": 35, "height": 4096,
+                                  "original": {"width": 90, "height": 10_500}}
+    assert result["labels"][0]["name"] == "Cat"
+
+
+def test_other_refusals_are_not_downscaled(detector, stored):
+    event = stored("tiny-again.png", (BAD / "tiny.png").read_bytes())
+    with pytest.raises(detector.RekognitionError) as raised:
+        detector.handler(event, None)
+    assert type(raised.value).__name__ == "InvalidParameterException"

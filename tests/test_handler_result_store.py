@@ -79,6 +79,15 @@ def test_a_success_without_a_record_creates_it_with_decimals_and_utc_times(store
     assert item["created_at"] == item["updated_at"] and _is_utc_iso(item["created_at"])
 
 
+def test_a_downscaled_analysis_is_recorded_and_an_ordinary_one_is_not(store, table):
+    analysis = {"downscaled": True, "width": 4096, "height": 307, "original": {"width": 12000, "height": 900}}
+    downscaled, ordinary = _id("downscaled"), _id("analysed as it is")
+    store.handler({**_success(downscaled), "analysis": analysis}, None)
+    store.handler({**_success(ordinary), "analysis": {"downscaled": False}}, None)
+    assert _item(table, downscaled)["analysis"] == analysis
+    assert "analysis" not in _item(table, ordinary)
+
+
 def test_a_success_closes_a_processing_record_and_keeps_its_created_at(store, table):
     image_id = _id("processing then success")
     _open(table, image_id)

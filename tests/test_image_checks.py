@@ -115,9 +115,21 @@ def test_limits_are_the_local_clouds_rekognition_limits(ic):
                                     (10_001, 80, "ImageTooLarge"), (80, 10_001, "ImageTooLarge"),
                                     (9_460, 9_460, "DecompressionBomb")]:
         with pytest.raises(ic.ImageError) as raised:
-            ic.check_size("PNG", width, height)
+            ic.check_size("PNG", width, height, ic.MAX_SIDE)
         assert raised.value.code == expected, (width, height)
-    assert ic.check_size("PNG", 9_459, 9_459) == ic.ImageInfo("PNG", 9_459, 9_459)
+    assert ic.check_size("PNG", 9_459, 9_459, ic.MAX_SIDE) == ic.ImageInfo("PNG", 9_459, 9_459)
+
+
+def test_without_a_side_limit_wide_images_pass_but_bombs_and_tiny_ones_do_not(ic):
+    # Uploads straight to S3 (notebook 07): the label-detector downscales what is over 10000 pixels.
+    assert ic.check_size("JPEG", 12_000, 900, None) == ic.ImageInfo("JPEG", 12_000, 900)
+    wide = MAKE["png"](10_001, 80)
+    assert refusal(ic, wide, "image/png") == (413, "ImageTooLarge")
+    assert ic.check(wide, "image/png", max_side=None) == ic.ImageInfo("PNG", 10_001, 80)
+    for width, height, expected in [(9_460, 9_460, "DecompressionBomb"), (79, 20_000, "ImageTooSmall")]:
+        with pytest.raises(ic.ImageError) as raised:
+            ic.check_size("PNG", width, height, None)
+        assert raised.value.code == expected
 
 
 def test_a_bomb_is_refused_from_its_header_without_inflating(ic, monkeypatch):
@@ -183,7 +195,8 @@ def test_every_message_says_what_is_accepted(ic):
     for name in EXPECTED:
         with pytest.raises(ic.ImageError) as raised:
             ic.check((BAD / name).read_bytes(), SENT_AS.get((BAD / name).suffix, "image/png"))
-        assert "accepted: PNG or JPEG, 80 to 10000 pixels a side" in raised.value.message, name
+        assert ("accepted: PNG or JPEG, at least 80 pixels a side" in raised.value.message
+                or "send larger images through POST /uploads" in raised.value.message), name
 
 
 def test_the_module_uses_only_the_standard_library():

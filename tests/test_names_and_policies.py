@@ -16,7 +16,8 @@ def test_every_name_carries_the_prefix():
     assert NAMES.bucket == "alice-images-123456789012-eu-west-1"
     assert NAMES.table == "alice-image-results"
     assert [NAMES.function(k) for k in FUNCTIONS] == [
-        "alice-image-uploader", "alice-label-detector", "alice-result-store", "alice-api-receiver"]
+        "alice-image-uploader", "alice-label-detector", "alice-result-store", "alice-api-receiver",
+        "alice-upload-receiver"]
     assert NAMES.role("image_uploader") == "alice-image-uploader-role"
     assert NAMES.role("state_machine") == "alice-state-machine-role"
     assert NAMES.state_machine == "alice-image-pipeline"
@@ -43,7 +44,7 @@ def test_unusable_prefixes_are_refused_with_what_is_accepted(bad):
 
 
 def test_unknown_function_key_names_the_known_ones():
-    with pytest.raises(KeyError, match="image_uploader, label_detector, result_store, api_receiver"):
+    with pytest.raises(KeyError, match="image_uploader, label_detector, result_store, api_receiver, upload_receiver"):
         NAMES.function("thumbnailer")
 
 
@@ -51,15 +52,40 @@ def _statements(doc):
     return {s["Sid"]: (sorted(s["Action"]), s["Resource"]) for s in doc["Statement"]}
 
 
+BUCKET_ARN = "arn:aws:s3:::alice-images-123456789012-eu-west-1"
+
+
 def test_image_uploader_reads_staging_and_writes_images_only():
     statements = _statements(policies.image_uploader(NAMES))
-    bucket = "arn:aws:s3:::alice-images-123456789012-eu-west-1"
-    assert statements["ReadAndRemoveStagedBytes"] == (["s3:DeleteObject", "s3:GetObject"], [f"{bucket}/staging/*"])
+    bucket = BUCKET_ARN
+    assert statements["ReadAndRemoveStagedBytes"] == (["s3:DeleteObject", "s3:GetObject"],
+                                                      [f"{bucket}/staging/*", f"{bucket}/uploads/*"])
     assert statements["StoreImages"] == (["s3:PutObject"], [f"{bucket}/images/*"])
     assert statements["FindStoredImages"] == (["s3:GetObject"], [f"{bucket}/images/*"])
     assert statements["OwnLogStreams"] == (
         ["logs:CreateLogStream", "logs:PutLogEvents"],
         ["arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/alice-image-uploader:*"])
+
+
+def test_api_receiver_may_stage_and_sign_uploads_but_not_read_them():
+    statements = _statements(policies.api_receiver(NAMES))
+    assert statements["StageUploads"] == (["s3:PutObject"], [f"{BUCKET_ARN}/staging/*"])
+    # a presigned POST can do what its signer may: put under uploads/, nothing else
+    assert statements["SignUploads"] == (["s3:PutObject"], [f"{BUCKET_ARN}/uploads/*"])
+    assert not any("s3:GetObject" in actions for actions, _ in statements.values())
+
+
+def test_upload_receiver_reads_and_removes_uploads_opens_records_and_starts_the_pipeline_only():
+    statements = _statements(policies.upload_receiver(NAMES))
+    assert statements == {
+        "ReadAndRemoveUploads": (["s3:DeleteObject", "s3:GetObject"], [f"{BUCKET_ARN}/uploads/*"]),
+        "ReadAndOpenRecords": (["dynamodb:GetItem", "dynamodb:PutItem"],
+                               ["arn:aws:dynamodb:eu-west-1:123456789012:table/alice-image-results"]),
+        "StartPipeline": (["states:StartExecution"],
+                          ["arn:aws:states:eu-west-1:123456789012:stateMachine:alice-image-pipeline"]),
+        "OwnLogStreams": (["logs:CreateLogStream", "logs:PutLogEvents"],
+                          ["arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/alice-upload-receiver:*"]),
+    }
 
 
 def test_state_machine_may_invoke_only_the_pipeline_functions():

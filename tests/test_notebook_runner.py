@@ -337,6 +337,7 @@ def sanitize(text: str) -> str:
     ("<helpers.workbook.Workbook object at 0x7f3a2b1c0d90>", "<helpers.workbook.Workbook object at 0x7f00aa11bb22>"),
     ('<img src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUg+/=" alt="cat">',
      '<img src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgZZ9=" alt="cat">'),
+    ("{'key': 'uploads/0123456789abcdef0123456789abcdef'}", "{'key': 'uploads/fedcba9876543210fedcba9876543210'}"),
 ])
 def test_sanitize_rules_equate_values_that_legitimately_vary(first: str, second: str) -> None:
     assert first != second and sanitize(first) == sanitize(second)
@@ -351,6 +352,7 @@ def test_sanitize_rules_equate_values_that_legitimately_vary(first: str, second:
     ("size 12345 bytes (1.2 MB)", "size 12346 bytes (1.3 MB)"),
     ("HTTP 202", "HTTP 400"),
     ("images/" + "c" * 64 + ".png", "images/" + "c" * 64 + ".jpg"),
+    ("staging/" + "d" * 64, "staging/" + "e" * 64),  # only upload keys are random, not staged ids
     ("timeout 30 s, memory 128 MB", "timeout 30 s, memory 256 MB"),
 ])
 def test_sanitize_rules_keep_what_the_notebooks_teach(first: str, second: str) -> None:

@@ -61,7 +61,7 @@ def handler(event, context):
             s3.put_object(Bucket=event["bucket"], Key=marker, Body=b"1")
             raise ThrottlingException("Rate exceeded")
     return {"labels": [{"name": "Cat", "confidence": 98.1, "parents": ["Animal"], "instances": []}],
-            "model_version": "3.0"}
+            "model_version": "3.0", "analysis": {"downscaled": False}}
 '''
 
 STORE = '''
