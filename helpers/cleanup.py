@@ -2,8 +2,8 @@
 
 In a workshop many learners share one account, each with a prefix. :func:`delete_everything`
 deletes, for this prefix only and by the exact names in ``helpers/names.py``, the REST API,
-the state machine (stopping running executions first), the four Lambda functions and their
-log groups, every version of the Pillow layer, the five IAM roles, the table and the bucket
+the state machine (stopping running executions first), the five Lambda functions and their
+log groups, every version of the Pillow layer, the six IAM roles, the table and the bucket
 (every object version first). It is idempotent: a second run has nothing to delete and says so.
 
 :func:`leftovers` looks again, service by service, for anything named from this prefix or

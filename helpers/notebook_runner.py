@@ -3,7 +3,7 @@
 Command line (``make run``, ``make clean``, ``make notebooks`` and ``make test`` call it)::
 
     python -m helpers.notebook_runner [run] [--target local] [--region us-east-1] [--prefix workbook]
-                                      [--only 00,01 | --through 06] [--output output]
+                                      [--only 00,01 | --through 07] [--output output]
     python -m helpers.notebook_runner refresh         # maintainers: re-run the committed notebooks in place
     python -m helpers.notebook_runner nbval [--lax]   # pytest --nbval on them, against a fresh local cloud
 
