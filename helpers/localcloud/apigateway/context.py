@@ -1,7 +1,8 @@
 """One API call on its way through the data plane: the request, where it goes, and $context.
 
 Integrations, the proxy event and mapping templates all read the same :class:`Invocation`,
-so ``requestContext`` in a Lambda event and ``$context`` in a template cannot disagree.
+so ``requestContext`` in a Lambda event and ``$context`` in a template cannot disagree; a
+gateway response reads the same context from :class:`Progress`, as far as the request got.
 """
 
 from __future__ import annotations
@@ -90,39 +91,59 @@ class Invocation:
 
     def context_variables(self) -> dict[str, Any]:
         """``requestContext`` of the proxy event, and ``$context`` of mapping templates."""
-        identity: dict[str, Any] = {
-            "cognitoIdentityPoolId": None,
-            "accountId": None,
-            "cognitoIdentityId": None,
-            "caller": None,
-            "sourceIp": self.request.source_ip,
-            "principalOrgId": None,
-            "accessKey": None,
-            "cognitoAuthenticationType": None,
-            "cognitoAuthenticationProvider": None,
-            "userArn": None,
-            "userAgent": self.request.header("User-Agent"),
-            "user": None,
-        }
-        if self.api_key is not None:
-            identity["apiKey"] = self.api_key.value
-            identity["apiKeyId"] = self.api_key.key_id
-        resource_path = self.route.resource.path
-        return {
-            "resourceId": self.route.resource.id,
-            "resourcePath": resource_path,
-            "httpMethod": self.request.http_method,
-            "extendedRequestId": self.extended_request_id,
-            "requestTime": format_request_time(self.received_at),
-            "path": f"/{self.stage.stage_name}{self.request.path}",
-            "accountId": self.stage.account_id,
-            "protocol": self.request.protocol,
-            "stage": self.stage.stage_name,
-            "domainPrefix": self.stage.api_id,
-            "requestTimeEpoch": int(self.received_at.timestamp() * 1000),
-            "requestId": self.request_id,
-            "identity": identity,
-            "domainName": self.request.host,
-            "deploymentId": self.stage.deployment_id,
-            "apiId": self.stage.api_id,
-        }
+        return request_context(
+            self.request, self.stage, request_id=self.request_id, extended_request_id=self.extended_request_id,
+            received_at=self.received_at, route=self.route, api_key=self.api_key,
+        )
+
+
+@dataclass
+class Progress:
+    """How far a request got before API Gateway answered it itself: what a gateway response may use."""
+
+    received_at: datetime
+    request: ApiRequest | None = None
+    stage: StageTarget | None = None
+    route: Route | None = None  # None until a resource and method matched
+    api_key: ApiKeyUse | None = None
+
+
+def request_context(request: ApiRequest, stage: StageTarget, *, request_id: str, extended_request_id: str,
+                    received_at: datetime, route: Route | None = None,
+                    api_key: ApiKeyUse | None = None) -> dict[str, Any]:
+    """``$context`` / ``requestContext``; without a route (no resource matched) resourceId/Path are None."""
+    identity: dict[str, Any] = {
+        "cognitoIdentityPoolId": None,
+        "accountId": None,
+        "cognitoIdentityId": None,
+        "caller": None,
+        "sourceIp": request.source_ip,
+        "principalOrgId": None,
+        "accessKey": None,
+        "cognitoAuthenticationType": None,
+        "cognitoAuthenticationProvider": None,
+        "userArn": None,
+        "userAgent": request.header("User-Agent"),
+        "user": None,
+    }
+    if api_key is not None:
+        identity["apiKey"] = api_key.value
+        identity["apiKeyId"] = api_key.key_id
+    return {
+        "resourceId": route.resource.id if route is not None else None,
+        "resourcePath": route.resource.path if route is not None else None,
+        "httpMethod": request.http_method,
+        "extendedRequestId": extended_request_id,
+        "requestTime": format_request_time(received_at),
+        "path": f"/{stage.stage_name}{request.path}",
+        "accountId": stage.account_id,
+        "protocol": request.protocol,
+        "stage": stage.stage_name,
+        "domainPrefix": stage.api_id,
+        "requestTimeEpoch": int(received_at.timestamp() * 1000),
+        "requestId": request_id,
+        "identity": identity,
+        "domainName": request.host,
+        "deploymentId": stage.deployment_id,
+        "apiId": stage.api_id,
+    }

@@ -1,10 +1,10 @@
 """What a stage serves: the frozen copy of an API taken when it was deployed.
 
-On AWS a stage keeps answering with the deployment it points to; edits to resources, methods
-and integrations stay invisible until the next CreateDeployment. moto keeps only the live
-API, so the CreateDeployment hook (see ``__init__``) calls :func:`capture` and keeps the copy
-on moto's own Deployment object: it lives and dies with moto's state, and a stage switched to
-an older deployment (UpdateStage ``/deploymentId``) serves that older copy.
+On AWS a stage keeps answering with the deployment it points to; edits to resources, methods,
+integrations and gateway responses stay invisible until the next CreateDeployment. moto keeps
+only the live API, so the CreateDeployment hook (see ``__init__``) calls :func:`capture` and
+keeps the copy on moto's own Deployment object: it lives and dies with moto's state, and a
+stage switched to an older deployment (UpdateStage ``/deploymentId``) serves that older copy.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -29,10 +29,22 @@ class DeployedResource:
 
 
 @dataclass(frozen=True)
+class DeployedGatewayResponse:
+    """One PutGatewayResponse customisation, as deployed."""
+
+    response_type: str
+    status_code: str | None
+    response_parameters: Mapping[str, str]
+    response_templates: Mapping[str, str]
+
+
+@dataclass(frozen=True)
 class DeployedApi:
     resources: tuple[DeployedResource, ...]
     binary_media_types: tuple[str, ...]
     api_key_source: str
+    # responseType -> customisation; only the types the API customised.
+    gateway_responses: Mapping[str, DeployedGatewayResponse] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)
@@ -73,8 +85,22 @@ def _resource_paths(resources: Mapping[str, Any]) -> dict[str, str]:
     return paths
 
 
+def _gateway_responses(rest_api: Any) -> Mapping[str, DeployedGatewayResponse]:
+    frozen = {}
+    for response_type, response in dict(getattr(rest_api, "gateway_responses", None) or {}).items():
+        status = getattr(response, "status_code", None)
+        frozen[str(response_type).upper()] = DeployedGatewayResponse(
+            response_type=str(response_type).upper(),
+            status_code=str(status) if status not in (None, "") else None,
+            response_parameters=MappingProxyType(dict(getattr(response, "response_parameters", None) or {})),
+            response_templates=MappingProxyType(dict(getattr(response, "response_templates", None) or {})),
+        )
+    return MappingProxyType(frozen)
+
+
 def capture(rest_api: Any) -> DeployedApi:
-    """Freeze the routable parts of a moto RestAPI (resources, methods, integrations, media types)."""
+    """Freeze what a stage serves of a moto RestAPI: resources, methods, integrations, media types,
+    gateway responses."""
     resources = dict(rest_api.resources)
     paths = _resource_paths(resources)
     frozen = tuple(
@@ -89,6 +115,7 @@ def capture(rest_api: Any) -> DeployedApi:
         resources=frozen,
         binary_media_types=tuple(rest_api.binaryMediaTypes or ()),
         api_key_source=rest_api.api_key_source or "HEADER",
+        gateway_responses=_gateway_responses(rest_api),
     )
 
 
