@@ -3,7 +3,9 @@
 Checks happen in API Gateway's order: body size, API and stage, resource and method, API key,
 then the integration. Every answer, from the integration or from the gateway itself, carries
 ``x-amzn-RequestId`` (the ``requestContext.requestId`` the integration saw) and
-``x-amz-apigw-id`` (the extended request id); gateway errors add ``x-amzn-ErrorType``.
+``x-amz-apigw-id`` (the extended request id); gateway errors add ``x-amzn-ErrorType``. A gateway
+error becomes its answer in :mod:`.gateway_responses`, which applies the deployed API's own
+customisation (PutGatewayResponse) of it, if any.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from urllib.parse import parse_qsl
 from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Response
 
-from . import apikeys, deployments, errors, integrations, router
-from .context import ApiRequest, ApiResponse, Invocation, new_extended_request_id, new_request_id
+from . import apikeys, deployments, errors, gateway_responses, integrations, router
+from .context import ApiRequest, ApiResponse, Invocation, Progress, new_extended_request_id, new_request_id
 
 log = logging.getLogger("localcloud.apigateway")
 
@@ -84,13 +86,6 @@ def parse_request(environ: dict[str, Any], path: str, body: bytes) -> ApiRequest
     )
 
 
-def error_answer(error: errors.GatewayError) -> ApiResponse:
-    headers = [("Content-Type", error.content_type)]
-    if error.error_type:
-        headers.append(("x-amzn-ErrorType", error.error_type))
-    return ApiResponse(status=error.status, headers=headers, body=error.body.encode("utf-8"))
-
-
 class ExecuteApiApp:
     """Serves ``/_aws/execute-api/{api}/{stage}/{path}`` and ``/restapis/{api}/{stage}/_user_request_/{path}``."""
 
@@ -102,15 +97,18 @@ class ExecuteApiApp:
                  path: str | None) -> Iterable[bytes]:
         request_id = new_request_id()
         extended_id = new_extended_request_id()
+        progress = Progress(received_at=datetime.now(timezone.utc))
         try:
-            answer = self.handle(environ, api_id, stage, path, request_id, extended_id)
+            answer = self.handle(environ, api_id, stage, path, request_id, extended_id, progress)
         except errors.GatewayError as exc:
-            log.info("%s %s/%s%s -> %s: %s", environ.get("REQUEST_METHOD"), api_id, stage, path or "",
-                     exc.status, exc.reason)
-            answer = error_answer(exc)
+            log.info("%s %s/%s%s -> %s %s: %s", environ.get("REQUEST_METHOD"), api_id, stage, path or "",
+                     exc.status, exc.response_type, exc.reason)
+            answer = gateway_responses.answer(exc, progress, request_id=request_id, extended_request_id=extended_id)
         except Exception:
             log.exception("API Gateway data plane failed on %s/%s%s", api_id, stage, path or "")
-            answer = error_answer(errors.internal_server_error("unexpected error in the local cloud"))
+            error = errors.internal_server_error("unexpected error in the local cloud",
+                                                 response_type=errors.DEFAULT_5XX)
+            answer = gateway_responses.answer(error, progress, request_id=request_id, extended_request_id=extended_id)
         response = Response(answer.body, status=answer.status)
         response.headers.clear()
         for name, value in answer.headers:
@@ -120,27 +118,30 @@ class ExecuteApiApp:
         return response(environ, start_response)
 
     def handle(self, environ: dict[str, Any], api_id: str, stage_name: str, path: str | None,
-               request_id: str, extended_id: str) -> ApiResponse:
-        received_at = datetime.now(timezone.utc)
+               request_id: str, extended_id: str, progress: Progress) -> ApiResponse:
+        """The integration's answer; a GatewayError otherwise, with ``progress`` telling how far it got."""
         body = read_body(environ)
+        request = progress.request = parse_request(environ, _wsgi_text(path or ""), body)
         stage = deployments.find_stage(api_id, stage_name)
         if stage is None:
             raise errors.forbidden(f"no stage {stage_name!r} on API {api_id!r}")
+        progress.stage = stage
         if path is None:
             # https://{api}.execute-api.../{stage} without the trailing slash reaches no resource.
             raise errors.missing_authentication_token("no path after the stage name")
-        request = parse_request(environ, _wsgi_text(path), body)
         route = router.match(stage.api.resources, request.http_method, request.path)
         if route is None:
             raise errors.missing_authentication_token(
                 f"no deployed resource+method for {request.http_method} {request.path}")
+        progress.route = route
         api_key = apikeys.require_key(request, stage) if route.method.api_key_required else None
+        progress.api_key = api_key
         authorization = (route.method.authorization_type or "NONE").upper()
         if authorization != "NONE":
             log.warning("authorizationType %s on %s %s is not enforced by the local cloud",
                         authorization, request.http_method, route.resource.path)
         invocation = Invocation(
             request=request, stage=stage, route=route, request_id=request_id,
-            extended_request_id=extended_id, received_at=received_at, api_key=api_key,
+            extended_request_id=extended_id, received_at=progress.received_at, api_key=api_key,
         )
         return integrations.run(invocation, self.invoker)
