@@ -335,6 +335,18 @@ def test_integration_timeout_is_504(apigw, localcloud, proxy_fn):
                          '{"message": "Endpoint request timed out"}', "InternalServerErrorException")
 
 
+def test_a_proxy_event_over_lambdas_6_mb_is_413_request_too_long(apigw, localcloud, proxy_fn):
+    # Seen on AWS: Lambda refuses the event and API Gateway answers 413, not a 5xx.
+    api = RestApi(apigw, localcloud, binaryMediaTypes=["image/png"])
+    api.proxy("/big", "POST", proxy_fn)
+    api.deploy()
+    body = b"\x89PNG" + bytes(5 * 1024 * 1024)  # 5 MB, about 7 MB once base64-encoded in the event
+    response = requests.post(api.url("/big"), data=body, headers={"Content-Type": "image/png"})
+    assert_gateway_error(response, 413, '{"message": "Request Too Long"}', "BadRequestException")
+    fits = requests.post(api.url("/big"), data=body[:4 * 1024 * 1024], headers={"Content-Type": "image/png"})
+    assert fits.status_code == 200
+
+
 def test_lambda_configuration_errors_are_500(apigw, localcloud, proxy_fn):
     api = RestApi(apigw, localcloud)
     api.proxy("/missing", "GET", unique("no-such-function"))

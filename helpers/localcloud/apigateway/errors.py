@@ -88,6 +88,16 @@ def internal_server_error(reason: str, status: int = 500, response_type: str | N
     )
 
 
+def request_too_long(reason: str) -> GatewayError:
+    """Lambda refused the proxy event as over its 6 MB payload limit: AWS answers 413, not 5xx.
+
+    Seen on AWS: ``413 {"message": "Request Too Long"}`` with ``x-amzn-ErrorType:
+    BadRequestException``; no gateway response type is documented for it, so DEFAULT_4XX applies.
+    """
+    return GatewayError(413, '{"message": "Request Too Long"}', error_type="BadRequestException", reason=reason,
+                        response_type=DEFAULT_4XX, message="Request Too Long")
+
+
 def integration_timeout(timeout_ms: int) -> GatewayError:
     return GatewayError(
         504,

@@ -101,6 +101,8 @@ def lambda_target(uri: str, variables: Mapping[str, str]) -> tuple[str, str | No
 def _invoke_lambda(invocation: Invocation, integration: Any, payload: bytes, invoker: LambdaInvoker) -> LambdaResult:
     from moto.awslambda.exceptions import LambdaClientError
 
+    from ..awslambda.runtime import RequestTooLarge
+
     target = lambda_target(integration.uri, invocation.stage_variables)
     if target is None:
         raise errors.internal_server_error(f"integration URI {integration.uri!r} does not name a Lambda function")
@@ -119,6 +121,8 @@ def _invoke_lambda(invocation: Invocation, integration: Any, payload: bytes, inv
     try:
         return call_with_timeout(work, timeout_ms(integration))
     except LambdaClientError as exc:
+        if isinstance(exc, RequestTooLarge):  # Lambda refused the event: over its 6 MB payload limit
+            raise errors.request_too_long(f"Lambda invoke of {function} refused the event: {exc}") from exc
         # AWS: "Execution failed due to configuration error" (no such function, no permission...).
         raise errors.internal_server_error(f"Lambda invoke of {function} failed: {exc}") from exc
 
