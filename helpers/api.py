@@ -9,7 +9,10 @@
    Lambda proxy (``AWS_PROXY``) integration with the api-receiver;
 3. the api-receiver's resource policy: ``apigateway.amazonaws.com`` may invoke it, only
    from this API and only for those routes (``lambda:AddPermission``, once);
-4. a deployment to the stage ``v1``, made only when the stage does not yet serve this
+4. gateway responses, so that what API Gateway answers by itself has the receiver's shape
+   ``{"error", "message"}`` too: a path or method the API does not have is ``404
+   NoSuchRoute`` naming the routes, instead of ``403 {"message": "Missing Authentication Token"}``;
+5. a deployment to the stage ``v1``, made only when the stage does not yet serve this
    configuration (the deployment's description carries a fingerprint of it).
 
 Running it again changes nothing and keeps the API's id, so its URL stays the same.
@@ -34,6 +37,16 @@ BINARY_MEDIA_TYPES = ("image/png", "image/jpeg", "multipart/form-data")
 ROUTES = (("/images", "POST", "post-images"), ("/images/{id}", "GET", "get-image"),
           ("/uploads", "POST", "post-uploads"))
 FINAL = ("SUCCEEDED", "FAILED")
+ROUTES_TEXT = "POST /images, POST /uploads and GET /images/{id}"
+# API Gateway's own answers in the receiver's shape. Gateway response templates are plain
+# $context substitution (no VTL); $context.error.messageString is already a quoted JSON string.
+_OWN_SHAPE = '{"error": "$context.error.responseType", "message": $context.error.messageString}'
+GATEWAY_RESPONSES = {  # response type -> (status, or None to keep API Gateway's, the JSON template)
+    "MISSING_AUTHENTICATION_TOKEN": ("404", '{"error": "NoSuchRoute", "message": "no route for $context.httpMethod '
+                                            f'$context.path: this API has {ROUTES_TEXT}"}}'),
+    "DEFAULT_4XX": (None, _OWN_SHAPE),
+    "DEFAULT_5XX": (None, _OWN_SHAPE),
+}
 _FINGERPRINT = "workbook configuration "
 
 
@@ -207,9 +220,25 @@ def _ensure_permissions(wb: Workbook, api_id: str, function_arn: str) -> bool:
     return changed
 
 
+def _ensure_gateway_responses(wb: Workbook, api_id: str) -> bool:
+    """PutGatewayResponse for each of GATEWAY_RESPONSES that differs; True when one changed."""
+    apigw = wb.client("apigateway")
+    changed = False
+    for response_type, (status, template) in GATEWAY_RESPONSES.items():
+        try:
+            current = apigw.get_gateway_response(restApiId=api_id, responseType=response_type)
+        except apigw.exceptions.NotFoundException:
+            current = {}
+        wanted = {"responseTemplates": {"application/json": template}, **({"statusCode": status} if status else {})}
+        if any(current.get(key) != value for key, value in wanted.items()):
+            apigw.put_gateway_response(restApiId=api_id, responseType=response_type, **wanted)
+            changed = True
+    return changed
+
+
 def _fingerprint(wb: Workbook, function_arn: str) -> str:
     """Names what a deployment serves; a stage whose deployment has another one is redeployed."""
-    config = {"binaryMediaTypes": sorted(BINARY_MEDIA_TYPES),
+    config = {"binaryMediaTypes": sorted(BINARY_MEDIA_TYPES), "gatewayResponses": GATEWAY_RESPONSES,
               "routes": [[path, method, "AWS_PROXY", lambda_uri(wb, function_arn)] for path, method, _ in ROUTES]}
     return _FINGERPRINT + hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -234,6 +263,7 @@ def ensure(wb: Workbook, function_arn: str) -> Api:
         _ensure_resource(wb, api_id, resources, path)
         changed |= _ensure_method(wb, api_id, resources[path], method, uri)
     changed |= _ensure_permissions(wb, api_id, function_arn)
+    changed |= _ensure_gateway_responses(wb, api_id)
     # A deployment freezes the API as it is now: edits made after it are not served until the next.
     fingerprint = _fingerprint(wb, function_arn)
     if changed or not _serves(wb, api_id, fingerprint):

@@ -86,6 +86,9 @@ def test_ensure_twice_gives_one_api_one_of_each_and_no_duplicate_permission(wb, 
         ("api-helper-image-api-post-uploads", {"Service": "apigateway.amazonaws.com"},
          f"arn:aws:execute-api:us-east-1:123456789012:{first.id}/*/POST/uploads"),
     ]
+    responses = {r["responseType"]: (r.get("statusCode"), r["responseTemplates"]["application/json"])
+                 for r in wb.client("apigateway").get_gateway_responses(restApiId=first.id)["items"]}
+    assert responses == {key: (status, template) for key, (status, template) in api.GATEWAY_RESPONSES.items()}
     assert len(_deployments(wb, first.id)) == 1
     stage = wb.client("apigateway").get_stage(restApiId=first.id, stageName="v1")
     assert stage["deploymentId"] == _deployments(wb, first.id)[0]["id"]
@@ -102,12 +105,15 @@ def test_ensure_repairs_what_was_changed_by_hand_and_redeploys(wb, receiver, fre
     apigw.delete_method(restApiId=built.id, resourceId=images_id, httpMethod="POST")
     image_id = next(i["id"] for i in apigw.get_resources(restApiId=built.id)["items"] if i["path"] == "/images/{id}")
     apigw.delete_integration(restApiId=built.id, resourceId=image_id, httpMethod="GET")
+    apigw.delete_gateway_response(restApiId=built.id, responseType="MISSING_AUTHENTICATION_TOKEN")
 
     repaired = api.ensure(wb, receiver)
     assert repaired.changed and repaired.id == built.id
     assert sorted(apigw.get_rest_api(restApiId=built.id)["binaryMediaTypes"]) == [
         "image/jpeg", "image/png", "multipart/form-data"]
     assert len(_policy(wb, receiver)) == 3
+    assert apigw.get_gateway_response(restApiId=built.id, responseType="MISSING_AUTHENTICATION_TOKEN")[
+        "statusCode"] == "404"
     uri = f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{receiver}/invocations"
     assert _layout(wb, built.id)["/images"] == {"POST": ("AWS_PROXY", uri)}
     assert _layout(wb, built.id)["/images/{id}"] == {"GET": ("AWS_PROXY", uri)}
@@ -149,7 +155,12 @@ def test_the_stage_routes_to_the_function_with_binary_bodies_base64_encoded(wb, 
     assert (got["resource"], got["pathParameters"]) == ("/images/{id}", {"id": "abc"})
     for method, path in (("DELETE", "/images/abc"), ("GET", "/images"), ("POST", "/other")):
         answer = requests.request(method, f"{url}{path}", timeout=30)
-        assert (answer.status_code, answer.json()) == (403, {"message": "Missing Authentication Token"})
+        # API Gateway's own answer, in the receiver's shape (the API's gateway responses)
+        assert (answer.status_code, answer.json()) == (404, {
+            "error": "NoSuchRoute",
+            "message": f"no route for {method} /v1{path}: this API has POST /images, POST /uploads and "
+                       "GET /images/{id}"})
+        assert answer.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
     assert api.routes(wb) == [
         f"POST /images        -> AWS_PROXY {wb.names.function('api_receiver')}",
         f"GET  /images/{{id}}   -> AWS_PROXY {wb.names.function('api_receiver')}",

@@ -525,3 +525,16 @@ def test_over_http_a_granted_upload_lands_under_uploads_with_its_type(wb, deploy
     stored = wb.client("s3").get_object(Bucket=wb.names.bucket, Key=fields["key"])
     assert stored["Body"].read() == image and stored["ContentType"] == "image/jpeg"
     wb.client("s3").delete_object(Bucket=wb.names.bucket, Key=fields["key"])
+
+
+def test_over_http_what_api_gateway_answers_itself_has_the_receivers_shape_too(wb, deployed):
+    # The API's gateway responses (helpers/api.py): no such route, and a body Lambda refuses.
+    no_route = requests.delete(f"{deployed}/images/{sha(b'x')}", timeout=60)
+    assert no_route.status_code == 404 and no_route.json()["error"] == "NoSuchRoute"
+    assert "this API has POST /images, POST /uploads and GET /images/{id}" in no_route.json()["message"]
+    before = api.footprint(wb)
+    too_big = requests.post(f"{deployed}/images", data=PNG + bytes(5 * 1024 * 1024), timeout=60,
+                            headers={"Content-Type": "image/png"})
+    # Lambda refuses the 7 MB event; API Gateway answers 413 itself, in the receiver's shape.
+    assert (too_big.status_code, too_big.json()) == (413, {"error": "DEFAULT_4XX", "message": "Request Too Long"})
+    assert api.footprint(wb) == before
