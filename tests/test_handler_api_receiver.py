@@ -481,6 +481,8 @@ def test_post_uploads_answers_a_presigned_post_bound_to_type_and_exact_size(wb, 
     assert grant["url"].endswith(wb.names.bucket) or wb.names.bucket in grant["url"]
     fields = grant["fields"]
     assert fields["Content-Type"] == "image/jpeg" and fields["key"].startswith("uploads/")
+    # Signature Version 4: version 2 (boto3's default for presigned POSTs) is deprecated by S3
+    assert fields["x-amz-algorithm"] == "AWS4-HMAC-SHA256" and "signature" not in fields
     assert len(fields["key"]) == len("uploads/") + 32
     policy = json.loads(base64.b64decode(fields["policy"]))
     assert ["content-length-range", 5_000_000, 5_000_000] in policy["conditions"]
