@@ -1,4 +1,4 @@
-"""Large images through S3 and several images per request, end to end (issue 4, points 3, 5, 6).
+"""Large images through S3, several images per request, faults, end to end (issue 4, points 2, 3, 5, 6).
 
 Notebooks 00-05 and 07 deploy the pipeline of prefix ``e2e-uploads`` into the test session's
 local cloud: their own Lambda code, the committed state machine, the REST API, the
@@ -17,6 +17,7 @@ import requests
 from PIL import Image
 
 from helpers import api, images, uploads
+from helpers.localcloud import faults
 from helpers.localcloud import s3 as local_s3
 from tests.conftest import deploy_pipeline
 
@@ -185,3 +186,41 @@ def test_a_request_with_too_many_parts_writes_nothing(wb, url):
                                                    for i in range(11)], timeout=60)
     assert (answer.status_code, answer.json()["error"]) == (413, "TooManyParts")
     assert api.footprint(wb) == before
+
+
+# --- point 2: faults inside the workflow, seen through the API ------------------------------------
+
+
+@pytest.fixture
+def no_faults(localcloud):
+    faults.clear(localcloud)
+    yield
+    faults.clear(localcloud)
+
+
+def test_a_permanent_error_reaches_the_client_as_a_failed_record_with_its_cause(wb, url, localcloud, no_faults):
+    image = photo(30)
+    image_id = images.image_id(image)
+    faults.inject(localcloud, service="rekognition", operation="DetectLabels", error="AccessDeniedException",
+                  count=1, match=f"{wb.names.bucket}/images/{image_id}.jpg")
+    assert requests.post(f"{url}/images", data=image, headers={"Content-Type": "image/jpeg"},
+                         timeout=60).status_code == 202
+    record = api.wait_for(url, image_id, TIMEOUT)
+    assert record["status"] == "FAILED" and record["error"]["Error"] == "AccessDeniedException"
+    assert "not authorized" in record["error"]["Cause"] and "labels" not in record
+    assert counts(wb, image_id) == (1, 1, 1)  # recorded, not lost: the stored image is kept
+
+
+def test_throttling_that_outlasts_the_sdk_is_retried_by_the_state_machine_to_success(wb, url, localcloud,
+                                                                                    no_faults):
+    image = photo(31)
+    image_id = images.image_id(image)
+    # boto3 inside the label-detector makes 3 attempts; the 4th throttled call fails the Task,
+    # and the state machine's Retry runs it again after a backoff.
+    rule = faults.inject(localcloud, service="rekognition", operation="DetectLabels", error="ThrottlingException",
+                         count=4, match=f"{wb.names.bucket}/images/{image_id}.jpg")
+    assert requests.post(f"{url}/images", data=image, headers={"Content-Type": "image/jpeg"},
+                         timeout=60).status_code == 202
+    record = api.wait_for(url, image_id, TIMEOUT)
+    assert record["status"] == "SUCCEEDED" and record["labels"]
+    assert next(r["fired"] for r in faults.rules(localcloud) if r["id"] == rule["id"]) == 4
