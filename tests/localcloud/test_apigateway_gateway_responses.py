@@ -11,7 +11,7 @@ import pytest
 import requests
 from moto.apigateway.models import RestAPI
 
-from helpers.localcloud.apigateway import deployments, errors, gateway_responses
+from helpers.localcloud.apigateway import content, deployments, errors, gateway_responses
 from helpers.localcloud.apigateway.context import ApiRequest, Progress
 from helpers.localcloud.apigateway.deployments import DeployedApi, DeployedGatewayResponse, StageTarget
 from tests.localcloud.test_apigateway import (
@@ -271,9 +271,9 @@ def test_a_mapped_content_type_wins_over_the_template_key():
 ])
 def test_template_chosen_by_accept_then_json(accept, expected):
     templates = {"text/plain": "T", "application/xml": "X", "application/json": "J"}
-    assert gateway_responses.choose_template(templates, accept) == expected
-    assert gateway_responses.choose_template({"text/plain": "T"}, "a/b") == ("text/plain", "T")
-    assert gateway_responses.choose_template({}, "a/b") is None
+    assert content.choose_template(templates, accept) == expected
+    assert content.choose_template({"text/plain": "T"}, "a/b") == ("text/plain", "T")
+    assert content.choose_template({}, "a/b") is None
 
 
 def variables_for(error: errors.GatewayError) -> dict:

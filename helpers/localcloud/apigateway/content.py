@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from . import errors
 
@@ -32,6 +32,21 @@ def first_accept(accept_header: str | None) -> str | None:
     if not accept_header:
         return None
     return media_type(accept_header.split(",", 1)[0])
+
+
+def choose_template(templates: Mapping[str, str], accept: str | None) -> tuple[str, str] | None:
+    """(content type, template) by the first Accept type, then JSON, then the first; None if none.
+
+    How API Gateway picks among an integration response's or a gateway response's templates.
+    """
+    if not templates:
+        return None
+    for wanted in (first_accept(accept), "application/json"):
+        for key, template in templates.items():
+            if wanted and key.lower() == wanted:
+                return key, template
+    key, template = next(iter(templates.items()))
+    return key, template
 
 
 def is_binary(mime: str | None, binary_media_types: Iterable[str]) -> bool:

@@ -38,7 +38,6 @@ from .deployments import DeployedGatewayResponse
 
 log = logging.getLogger("localcloud.apigateway")
 
-JSON = "application/json"
 _HEADER_TARGET = "gatewayresponse.header."
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 # Velocity-style references: $a.b, $!a.b, ${a.b}, $!{a.b}.
@@ -81,18 +80,6 @@ def status_of(customisation: DeployedGatewayResponse, error: errors.GatewayError
                         customisation.response_type, raw, error.status)
         return error.status
     return status
-
-
-def choose_template(templates: Mapping[str, str], accept: str | None) -> tuple[str, str] | None:
-    """(content type, template) by the first Accept type, then JSON, then the first; None if none."""
-    if not templates:
-        return None
-    for wanted in (content.first_accept(accept), JSON):
-        for key, template in templates.items():
-            if wanted and key.lower() == wanted:
-                return key, template
-    key, template = next(iter(templates.items()))
-    return key, template
 
 
 def _text(value: Any) -> str:
@@ -186,7 +173,7 @@ def _customised(error: errors.GatewayError, customisation: DeployedGatewayRespon
                 request_id: str, extended_request_id: str) -> ApiResponse:
     variables = template_variables(error, progress, request_id=request_id, extended_request_id=extended_request_id)
     assert progress.request is not None
-    chosen = choose_template(customisation.response_templates, progress.request.header("Accept"))
+    chosen = content.choose_template(customisation.response_templates, progress.request.header("Accept"))
     if chosen is None:
         content_type, body = error.content_type, error.body
     else:

@@ -184,15 +184,7 @@ def select_integration_response(integration: Any, selection: str) -> Any:
 
 def response_template(integration_response: Any, accept: str | None) -> tuple[str, str | None]:
     """(content type, template) chosen by the first Accept type, then JSON, then the first."""
-    templates = dict(integration_response.response_templates or {})
-    if not templates:
-        return JSON, None
-    for wanted in (content.first_accept(accept), JSON):
-        for key, template in templates.items():
-            if wanted and key.lower() == wanted:
-                return key, template
-    key, template = next(iter(templates.items()))
-    return key, template
+    return content.choose_template(dict(integration_response.response_templates or {}), accept) or (JSON, None)
 
 
 def _mapped_headers(integration_response: Any, payload: bytes) -> list[tuple[str, str]]:
