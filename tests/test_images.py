@@ -7,7 +7,6 @@ import hashlib
 import io
 import re
 import runpy
-from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw, UnidentifiedImageError

@@ -208,7 +208,7 @@ class Environment:
         if init is None:
             self.init_error = {
                 "errorType": "Runtime.ExitError" if self.process.poll() is not None else "Sandbox.Timedout",
-                "errorMessage": f"RequestId: {{request_id}} Error: Runtime exited during init"
+                "errorMessage": "RequestId: {request_id} Error: Runtime exited during init"
                 if self.process.poll() is not None
                 else f"RequestId: {{request_id}} Error: init phase exceeded {INIT_TIMEOUT_S:.0f} seconds",
             }
