@@ -27,7 +27,7 @@ from helpers import api, images, lambdas, statemachine, storage, workbook
 from tests.notebook_code import function_source, load_function
 
 NOTEBOOK = "05_api.ipynb"
-MODULES = ("image_checks", "multipart_form")  # written by 05 beside the receiver
+MODULES = ("image_checks", "multipart_form", "pipeline_start")  # written by 05 beside the receiver
 PNG = b"\x89PNG\r\n\x1a\n"
 JPEG = b"\xff\xd8\xff\xe0"
 STAND_IN = {"Comment": "stands in for notebook 04's pipeline", "StartAt": "Hold",
@@ -309,13 +309,17 @@ def test_the_function_uses_only_the_standard_library_and_boto3():
     imports = {line.split()[1].split(".")[0] for line in function_source(NOTEBOOK, "api_receiver").splitlines()
                if line.startswith(("import ", "from "))}
     assert imports <= {"__future__", "base64", "binascii", "hashlib", "json", "logging", "os", "re", "uuid",
-                       "datetime", "decimal", "typing", "boto3", "botocore", "image_checks", "multipart_form"}, imports
+                       "decimal", "typing", "boto3", "botocore", "image_checks", "multipart_form",
+                       "pipeline_start"}, imports
     checks = {line.split()[1].split(".")[0] for line in function_source(NOTEBOOK, "image_checks").splitlines()
               if line.startswith(("import ", "from "))}
     assert checks <= {"__future__", "struct", "zlib", "dataclasses"}, checks
     form = {line.split()[1].split(".")[0] for line in function_source(NOTEBOOK, "multipart_form").splitlines()
             if line.startswith(("import ", "from "))}
     assert form <= {"__future__", "dataclasses", "email"}, form
+    start = {line.split()[1].split(".")[0] for line in function_source(NOTEBOOK, "pipeline_start").splitlines()
+             if line.startswith(("import ", "from "))}
+    assert start <= {"__future__", "json", "datetime", "typing"}, start
 
 
 # --- through the real API on the local cloud ---------------------------------------------------

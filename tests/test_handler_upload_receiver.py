@@ -42,9 +42,10 @@ def wb(localcloud):
 @pytest.fixture(scope="module")
 def receiver(wb, tmp_path_factory):
     folder = tmp_path_factory.mktemp("upload_receiver")
-    # 07 packages 05's image_checks beside the receiver; the test does the same.
-    (folder / "image_checks.py").write_text(function_source("05_api.ipynb", "image_checks"))
-    sys.modules.pop("image_checks", None)
+    # 07 packages two of 05's modules beside the receiver; the test does the same.
+    for module in ("image_checks", "pipeline_start"):
+        (folder / f"{module}.py").write_text(function_source("05_api.ipynb", module))
+        sys.modules.pop(module, None)
     with pytest.MonkeyPatch.context() as patch:
         for key, value in {"BUCKET_NAME": wb.names.bucket, "TABLE_NAME": wb.names.table,
                            "STATE_MACHINE_ARN": wb.names.state_machine_arn}.items():
@@ -172,5 +173,5 @@ def test_an_event_that_names_no_upload_of_this_pipeline_is_refused(wb, receiver,
 def test_the_function_uses_only_the_standard_library_boto3_and_image_checks():
     imports = {line.split()[1].split(".")[0] for line in function_source(NOTEBOOK, "upload_receiver").splitlines()
                if line.startswith(("import ", "from "))}
-    assert imports <= {"__future__", "hashlib", "json", "logging", "os", "re", "datetime", "typing", "urllib",
-                       "boto3", "image_checks"}, imports
+    assert imports <= {"__future__", "hashlib", "logging", "os", "re", "typing", "urllib", "boto3", "image_checks",
+                       "pipeline_start"}, imports
