@@ -650,6 +650,7 @@ def _print_api_url(target: str, region: str, prefix: str) -> None:
         return
     print(f"API: {url}")
     print(f"  try it: curl -H 'Content-Type: image/png' --data-binary @image.png {url}/images")
+    print(f"  several: curl -F 'images=@a.png;type=image/png' -F 'images=@b.jpg;type=image/jpeg' {url}/images")
 
 
 if __name__ == "__main__":
