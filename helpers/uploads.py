@@ -30,6 +30,14 @@ def _wanted(function_arn: str) -> dict[str, Any]:
     }]}
 
 
+def _comparable(configurations: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """What a notification does, whatever the spelling: S3 answers filter names as "Prefix"."""
+    return sorted((item.get("Id"), item["LambdaFunctionArn"], tuple(sorted(item["Events"])),
+                   tuple(sorted((rule["Name"].lower(), rule["Value"])
+                                for rule in item.get("Filter", {}).get("Key", {}).get("FilterRules", []))))
+                  for item in configurations)
+
+
 def _permission_sid(wb: Workbook) -> str:
     return f"{wb.names.bucket}-uploads"
 
@@ -60,7 +68,8 @@ def ensure_trigger(wb: Workbook, function_arn: str) -> bool:
     s3 = wb.client("s3")
     current = s3.get_bucket_notification_configuration(Bucket=wb.names.bucket)
     wanted = _wanted(function_arn)
-    if current.get("LambdaFunctionConfigurations") != wanted["LambdaFunctionConfigurations"]:
+    if _comparable(current.get("LambdaFunctionConfigurations", [])) != _comparable(
+            wanted["LambdaFunctionConfigurations"]):
         s3.put_bucket_notification_configuration(Bucket=wb.names.bucket, NotificationConfiguration=wanted)
         changed = True
     return changed

@@ -41,3 +41,11 @@ def test_the_trigger_is_set_once_and_described(localcloud):
     policy = lam.get_policy(FunctionName=arn)["Policy"]
     assert '"s3.amazonaws.com"' in policy and wb.names.bucket_arn in policy and "123456789012" in policy
     assert uploads.left(wb) == [] and uploads.wait_until_empty(wb, timeout=1) == []
+
+
+def test_a_notification_spelled_as_s3_answers_it_counts_as_the_same():
+    ours = uploads._wanted("arn:aws:lambda:us-east-1:123456789012:function:f")["LambdaFunctionConfigurations"]
+    as_answered = [{**ours[0], "Filter": {"Key": {"FilterRules": [{"Name": "Prefix", "Value": "uploads/"}]}}}]
+    assert uploads._comparable(as_answered) == uploads._comparable(ours)
+    elsewhere = [{**ours[0], "Filter": {"Key": {"FilterRules": [{"Name": "Prefix", "Value": "staging/"}]}}}]
+    assert uploads._comparable(elsewhere) != uploads._comparable(ours)
