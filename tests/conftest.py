@@ -10,7 +10,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from helpers import notebook_runner, workbook
+from helpers import notebook_runner, statemachine, storage, workbook
 from helpers.localcloud import config, process
 
 REGION = "us-east-1"
@@ -74,3 +74,18 @@ def deploy_pipeline(endpoint: str, prefix: str, notebooks: list[str], output_dir
         else:
             os.environ["LOCALCLOUD_PORT"] = saved
     return workbook.start("local", REGION, prefix, port=int(port))
+
+
+# A stand-in for notebook 04's pipeline (one Pass state): an execution of it proves a receiver
+# started one, with the input docs/pipeline.md names, without running the real workflow.
+STAND_IN = {"Comment": "stands in for notebook 04's pipeline", "StartAt": "Hold",
+            "States": {"Hold": {"Type": "Pass", "End": True}}}
+
+
+def stand_in_pipeline(endpoint: str, prefix: str) -> workbook.Workbook:
+    """The bucket, the table and the stand-in state machine of ``prefix``, for the receivers' tests."""
+    wb = workbook.start("local", REGION, prefix, port=int(endpoint.rsplit(":", 1)[1]))
+    storage.ensure_bucket(wb)
+    storage.ensure_table(wb)
+    statemachine.ensure(wb, STAND_IN)
+    return wb

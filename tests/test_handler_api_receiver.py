@@ -23,15 +23,14 @@ import pytest
 import requests
 import urllib3
 
-from helpers import api, images, lambdas, statemachine, storage, workbook
+from helpers import api, images, lambdas
+from tests.conftest import stand_in_pipeline
 from tests.notebook_code import function_source, load_function
 
 NOTEBOOK = "05_api.ipynb"
 MODULES = ("image_checks", "multipart_form", "pipeline_start")  # written by 05 beside the receiver
 PNG = b"\x89PNG\r\n\x1a\n"
 JPEG = b"\xff\xd8\xff\xe0"
-STAND_IN = {"Comment": "stands in for notebook 04's pipeline", "StartAt": "Hold",
-            "States": {"Hold": {"Type": "Pass", "End": True}}}
 CONTEXT = SimpleNamespace(aws_request_id="lambda-request-id")
 BAD = images.REPO_ROOT / "data" / "bad"
 # Valid images written byte by byte (data/bad/make_bad_inputs.py): distinct sizes, distinct ids.
@@ -41,11 +40,7 @@ make_png, make_jpeg = _MAKE["png"], _MAKE["jpeg_grey"]
 
 @pytest.fixture(scope="module")
 def wb(localcloud):
-    wb = workbook.start("local", "us-east-1", "api-rx-test", port=int(localcloud.rsplit(":", 1)[1]))
-    storage.ensure_bucket(wb)
-    storage.ensure_table(wb)
-    statemachine.ensure(wb, STAND_IN)
-    return wb
+    return stand_in_pipeline(localcloud, "api-rx-test")
 
 
 def _environment(wb, **overrides):

@@ -19,12 +19,11 @@ from urllib.parse import quote_plus
 import pytest
 from PIL import Image
 
-from helpers import api, images, statemachine, storage, workbook
+from helpers import api, images
+from tests.conftest import stand_in_pipeline
 from tests.notebook_code import function_source, load_function
 
 NOTEBOOK = "07_large_images.ipynb"
-STAND_IN = {"Comment": "stands in for notebook 04's pipeline", "StartAt": "Hold",
-            "States": {"Hold": {"Type": "Pass", "End": True}}}
 BAD = images.REPO_ROOT / "data" / "bad"
 _MAKE = runpy.run_path(str(BAD / "make_bad_inputs.py"))
 make_png, make_jpeg = _MAKE["png"], _MAKE["jpeg_grey"]
@@ -32,11 +31,7 @@ make_png, make_jpeg = _MAKE["png"], _MAKE["jpeg_grey"]
 
 @pytest.fixture(scope="module")
 def wb(localcloud):
-    wb = workbook.start("local", "us-east-1", "upload-rx-test", port=int(localcloud.rsplit(":", 1)[1]))
-    storage.ensure_bucket(wb)
-    storage.ensure_table(wb)
-    statemachine.ensure(wb, STAND_IN)
-    return wb
+    return stand_in_pipeline(localcloud, "upload-rx-test")
 
 
 @pytest.fixture(scope="module")
