@@ -102,10 +102,17 @@ def _add_faults_parser(sub: argparse._SubParsersAction) -> None:
         cmd.add_argument("--port", type=int, default=None, help=f"default {config.DEFAULT_PORT} or $LOCALCLOUD_PORT")
 
 
+def _not_running(port: int) -> bool:
+    """True, having said how to start it, when no local cloud answers on ``port`` (exit code 3)."""
+    if process.health(port) is not None:
+        return False
+    print(f"not running on port {port} (start it: python -m helpers.localcloud start --port {port})",
+          file=sys.stderr)
+    return True
+
+
 def _faults(args: argparse.Namespace, port: int) -> int:
-    if process.health(port) is None:
-        print(f"not running on port {port} (start it: python -m helpers.localcloud start --port {port})",
-              file=sys.stderr)
+    if _not_running(port):
         return 3
     endpoint = config.endpoint_url(port)
     if args.action == "add":
@@ -148,9 +155,7 @@ def _add_lifecycle_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _lifecycle(args: argparse.Namespace, port: int) -> int:
-    if process.health(port) is None:
-        print(f"not running on port {port} (start it: python -m helpers.localcloud start --port {port})",
-              file=sys.stderr)
+    if _not_running(port):
         return 3
     try:
         report = lifecycle.run(config.endpoint_url(port), days=args.days, bucket=args.bucket)
