@@ -373,10 +373,6 @@ def multipart(files) -> tuple[bytes, str]:
     return prepared.body, prepared.headers["Content-Type"]
 
 
-def post_form(receiver, body: bytes, content_type: str):
-    return post(receiver, body, content_type)
-
-
 def test_each_part_is_accepted_or_refused_on_its_own(wb, receiver):
     good = [make_png(86, 80), make_jpeg(87, 80)]
     body, content_type = multipart([
@@ -386,7 +382,7 @@ def test_each_part_is_accepted_or_refused_on_its_own(wb, receiver):
         ("caption", (None, "no Content-Type: a plain form field")),
     ])
     before = api.footprint(wb)
-    status, answer = post_form(receiver, body, content_type)
+    status, answer = post(receiver, body, content_type)
     assert status == 202 and (answer["accepted"], answer["refused"]) == (2, 5)
     parts = answer["images"]
     assert [part["part"] for part in parts] == [1, 2, 3, 4, 5, 6, 7]
@@ -414,7 +410,7 @@ def test_a_part_keeps_its_bytes_exactly_even_with_boundary_like_bytes_inside(wb,
         + png[33:]
     body, content_type = urllib3.encode_multipart_formdata(
         [("images", ("t.png", tricky, "image/png")), ("images", ("u.png", png, "image/png"))], boundary=boundary)
-    status, answer = post_form(receiver, body, content_type)
+    status, answer = post(receiver, body, content_type)
     assert status == 202 and [p["id"] for p in answer["images"]] == [sha(tricky), sha(png)]
     assert staged(wb, sha(tricky)) == tricky and staged(wb, sha(png)) == png
 
@@ -423,7 +419,7 @@ def test_the_same_image_twice_in_one_request_is_one_record_and_one_execution(wb,
     image = make_png(90, 80)
     body, content_type = multipart([("images", ("a.png", image, "image/png"))] * 2)
     before = api.footprint(wb)
-    status, answer = post_form(receiver, body, content_type)
+    status, answer = post(receiver, body, content_type)
     assert status == 202 and [p["id"] for p in answer["images"]] == [sha(image)] * 2
     assert len(api.executions_named(wb, sha(image))) == 1
     assert api.footprint(wb)["records"] == before["records"] + 1
@@ -449,7 +445,7 @@ def test_a_bad_multipart_request_is_refused_as_a_whole_and_writes_nothing(wb, re
     make, status, code = WHOLE_REQUEST_REFUSED[case]
     body, content_type = make()
     before = api.footprint(wb)
-    answer_status, answer = post_form(receiver, body, content_type)
+    answer_status, answer = post(receiver, body, content_type)
     assert (answer_status, answer["error"]) == (status, code)
     assert len(answer["message"]) > 20
     assert api.footprint(wb) == before
