@@ -1,4 +1,4 @@
-"""Command line: python -m helpers.localcloud {start,stop,status,logs,serve,faults,lifecycle} [--port N]."""
+"""Command line: python -m helpers.localcloud {start,stop,status,logs,serve,faults,lifecycle,prepare-model}."""
 
 from __future__ import annotations
 
@@ -32,9 +32,13 @@ def main(argv: list[str] | None = None) -> int:
         if name == "logs":
             cmd.add_argument("-n", "--lines", type=int, default=100, help="how many lines (default 100)")
             cmd.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    text = "check the label model's weights and convert them once for the local cloud (make setup runs it)"
+    sub.add_parser("prepare-model", help=text, description=text)
     _add_faults_parser(sub)
     _add_lifecycle_parser(sub)
     args = parser.parse_args(argv)
+    if args.command == "prepare-model":
+        return _prepare_model()
     port = args.port or config.default_port()
 
     if args.command == "faults":
@@ -73,6 +77,20 @@ def main(argv: list[str] | None = None) -> int:
             return _follow(port)
         return 0
     return 2
+
+
+def _prepare_model() -> int:
+    # Imported here: the other commands should not pay for onnx.
+    from .rekognition.vision import ModelUnavailable, prepare
+
+    started = time.perf_counter()
+    try:
+        path = prepare(config.model_cache_dir())
+    except ModelUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"label model ready in {time.perf_counter() - started:.1f} s: {path.name} in {path.parent}")
+    return 0
 
 
 def _add_faults_parser(sub: argparse._SubParsersAction) -> None:

@@ -11,8 +11,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from . import config, faults
-from .rekognition import CANNED_LABELS_NOTE
+from . import config, faults, rekognition
 from .s3 import lifecycle
 
 STARTED_AT = time.time()
@@ -99,6 +98,15 @@ def _tables() -> list[str]:
     return sorted(name for _, _, backend in _backends(dynamodb_backends) for name in backend.tables)
 
 
+def _labels() -> dict[str, Any]:
+    from .rekognition import responses
+
+    engine = responses.ENGINE
+    if engine is None:
+        return {"source": "canned", "model_version": "3.0"}
+    return {"source": "model", "model_version": engine.model_version, "load_seconds": round(engine.load_seconds, 2)}
+
+
 def report(port: int) -> dict[str, Any]:
     from .awslambda import runtime
 
@@ -116,7 +124,8 @@ def report(port: int) -> dict[str, Any]:
         "buckets": _buckets(),
         "tables": _tables(),
         "faults": faults.RULES.list(),
-        "notes": [CANNED_LABELS_NOTE],  # said plainly wherever labels are shown
+        "labels": _labels(),
+        "notes": [rekognition.labels_note()],  # said plainly wherever labels are shown
     }
 
 

@@ -38,3 +38,12 @@ def state_root() -> Path:
 
 def instance_dir(port: int) -> Path:
     return state_root() / str(port)
+
+
+def model_cache_dir() -> Path:
+    """Git-ignored folder holding the vision model converted to ONNX, shared by every instance.
+
+    Apart from ``state_root()`` on purpose: test suites give each local cloud a fresh state
+    folder, and none of them should convert the model again.
+    """
+    return Path(os.environ.get("LOCALCLOUD_MODEL_CACHE", _REPO_ROOT / ".localcloud" / "models"))

@@ -95,7 +95,14 @@ def serve(port: int) -> None:
     )
     # werkzeug logs every request at INFO; keep the log readable.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    app = LocalCloudApp(port)
+    from .rekognition.engine import LabelsUnavailable
+
+    try:
+        app = LocalCloudApp(port)
+    except LabelsUnavailable as exc:
+        # One line that names the fix, last in the log, which `start` shows.
+        log.error("cannot start: %s", exc)
+        raise SystemExit(2) from None
     server = make_server(config.HOST, port, app, threaded=True, request_handler=MotoRequestHandler)
 
     def shutdown(signum: int, frame: Any) -> None:

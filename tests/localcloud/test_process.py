@@ -128,7 +128,7 @@ def test_status_reports_what_is_deployed(localcloud, client):
     result = cli("status", "--port", port)
     assert result.returncode == 0, result.stderr
     assert f"local cloud running at {localcloud}" in result.stdout
-    for expected in (f"status-{suffix}", name, api["id"], "the labels are moto's canned set"):
+    for expected in (f"status-{suffix}", name, api["id"], "DetectLabels answers from: model", "not Rekognition's"):
         assert expected in result.stdout
     report = json.loads(cli("status", "--port", port, "--json").stdout)
     assert f"status-{suffix}" in report["buckets"] and f"status-{suffix}" in report["tables"]

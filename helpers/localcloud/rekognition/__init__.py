@@ -1,28 +1,29 @@
-"""Rekognition DetectLabels input checks, as AWS makes them; the labels stay moto's canned set.
+"""Rekognition DetectLabels: AWS's input checks, and labels from a real vision model.
 
 moto 5.2.5 answers DetectLabels with the same canned label ("Mobile Phone") for any
-input, even a missing S3 object. This package puts AWS's input checks in front of that
-answer: the S3 object must exist in the caller's region, the bytes must be a JPEG or PNG
-that decodes, sizes and dimensions must be within AWS's limits, and MaxLabels /
-MinConfidence are validated and honoured (filter, most confident first, cut).
+input, even a missing S3 object. This package puts AWS's input checks in front (the S3
+object must exist in the caller's region, the bytes must be a JPEG or PNG that decodes,
+sizes within AWS's limits, the request within the API model), then answers with labels
+that come from looking at the picture: a pretrained ImageNet-1k classifier and a face
+detector, named in Rekognition's style with a real hierarchy (``taxonomy.py``), filtered
+by MinConfidence, MaxLabels and ``Settings.GeneralLabels`` as on AWS. The model is not
+Rekognition's: ``docs/fidelity/rekognition.md`` says what it sees and what it cannot.
 
-**The labels themselves are not real.** Nothing looks at the picture's content: every
-accepted image gets moto's canned label set, then filtered. A notebook that needs real
-labels must run against AWS. See ``docs/fidelity/rekognition.md`` for what matches AWS.
-
-Layout (moto-like): ``checks.py`` pure rules, ``exceptions.py`` AWS's error shapes,
-``models.py`` where the image bytes come from, ``responses.py`` the patched handler.
+Layout (moto-like): ``checks.py`` pure request and image rules, ``exceptions.py`` AWS's
+error shapes, ``models.py`` where the image bytes come from, ``vision/`` the model,
+``taxonomy.py`` class to label names, ``labels.py`` the answer's labels, ``engine.py`` which
+source answers, ``responses.py`` the patched handler.
 """
 
 from __future__ import annotations
 
-from .. import hooks
-from . import responses
+from .. import config, hooks
+from . import engine, responses
 
 CANNED_LABELS_NOTE = (
-    "Rekognition DetectLabels checks its input as AWS does (S3 object exists, JPEG/PNG that "
-    "decodes, size and dimension limits, MaxLabels, MinConfidence), but the labels are moto's "
-    "canned set, the same for every image: they say nothing about what the picture shows."
+    "Rekognition DetectLabels checks its input as AWS does, but LOCALCLOUD_LABELS=canned was "
+    "chosen: the labels are moto's canned set, the same for every image: they say nothing about "
+    "what the picture shows."
 )
 
 DETECT_LABELS = hooks.register(
@@ -30,7 +31,7 @@ DETECT_LABELS = hooks.register(
         "moto.rekognition.responses",
         "RekognitionResponse.detect_labels",
         ("self",),
-        "DetectLabels must check its input before moto's canned answer",
+        "DetectLabels must check its input, then answer from the vision model",
     )
 )
 S3_BACKENDS = hooks.register(
@@ -76,5 +77,16 @@ S3_KEY_VALUE = hooks.register(
 
 
 def install() -> None:
-    """Install the Rekognition hooks into moto (idempotent)."""
+    """Load the label source and install the Rekognition hooks into moto (idempotent).
+
+    Raises ``engine.LabelsUnavailable`` (the server then refuses to start) when the model is
+    chosen but cannot be loaded.
+    """
+    if responses.ENGINE is None and engine.mode() == "model":
+        responses.ENGINE = engine.load(config.model_cache_dir())
     responses._original = hooks.patch(DETECT_LABELS, responses.detect_labels)
+
+
+def labels_note() -> str:
+    """What answers DetectLabels in this server, for ``status`` and the notebooks."""
+    return CANNED_LABELS_NOTE if responses.ENGINE is None else responses.ENGINE.describe()

@@ -17,7 +17,8 @@ code runs (1-2 before 3-9); the order among the service's own checks is not docu
 8. the whole image decodes (PNG: every chunk CRC to IEND)  -> InvalidImageFormatException
 9. at least 80 pixels a side                               -> InvalidParameterException
 
-The labels are not analysed: whatever moto answers is only filtered and ordered here.
+``Features`` and ``Settings`` (the label and category filters) are read and validated here
+too; ``labels.py`` applies them to what the model found.
 """
 
 from __future__ import annotations
@@ -59,12 +60,27 @@ _S3_KEY_LENGTH = (1, 1024)
 _S3_VERSION_LENGTH = (1, 1024)
 _PERCENT_RANGE = (0, 100)
 
+# Features and Settings, from the same API model.
+FEATURES = ("GENERAL_LABELS", "IMAGE_PROPERTIES")
+_FEATURES_MAX_ITEMS = 2
+FILTER_LISTS = (
+    "LabelInclusionFilters",
+    "LabelExclusionFilters",
+    "LabelCategoryInclusionFilters",
+    "LabelCategoryExclusionFilters",
+)
+_FILTER_MAX_ITEMS = 100
+_FILTER_VALUE_LENGTH = (0, 50)
+# Copied as the model writes it: "'-_" is a range (apostrophe to underscore), as in Java.
+_FILTER_VALUE_PATTERN = r"[A-Za-z0-9àâèçñó'-_(). ]*"
+_DOMINANT_COLORS_RANGE = (0, 20)
+
 _JPEG_MAGIC = b"\xff\xd8\xff"
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 # One decode at a time: a 10000 x 10000 PNG needs ~400 MB while it decodes, and the
 # server is threaded; this caps the worst case at one such image, not one per request.
-_DECODE_LOCK = threading.Lock()
+DECODE_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -75,6 +91,16 @@ class S3ObjectRef:
 
 
 @dataclass(frozen=True)
+class LabelFilters:
+    """``Settings.GeneralLabels``: names of labels and of categories to keep or to drop."""
+
+    include_labels: frozenset[str] = frozenset()
+    exclude_labels: frozenset[str] = frozenset()
+    include_categories: frozenset[str] = frozenset()
+    exclude_categories: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class DetectLabelsRequest:
     """A DetectLabels request that passed model validation; exactly one image source is set."""
 
@@ -82,6 +108,8 @@ class DetectLabelsRequest:
     s3_object: S3ObjectRef | None
     max_labels: int
     min_confidence: float
+    features: tuple[str, ...] = ("GENERAL_LABELS",)
+    filters: LabelFilters = LabelFilters()
 
 
 @dataclass(frozen=True)
@@ -105,10 +133,16 @@ def parse_request(body: Mapping[str, Any]) -> DetectLabelsRequest:
     name = _typed(s3 or {}, "Name", str, "string")
     version = _typed(s3 or {}, "Version", str, "string")
     image_bytes = None if raw_bytes is None else _base64(raw_bytes)
+    features = _string_list(body, "Features")
+    settings = _typed(body, "Settings", dict, "structure") or {}
+    general = _typed(settings, "GeneralLabels", dict, "structure") or {}
+    filter_lists = {key: _string_list(general, key) for key in FILTER_LISTS}
+    properties = _typed(settings, "ImageProperties", dict, "structure") or {}
+    dominant_colors = _typed(properties, "MaxDominantColors", int, "integer")
 
     violations = model_violations(
         image is None, image_bytes, bucket, name, version, max_labels, min_confidence
-    )
+    ) + settings_violations(features, filter_lists, dominant_colors)
     if violations:
         raise ValidationException(violations)
     if (image_bytes is None) == (s3 is None):
@@ -119,6 +153,9 @@ def parse_request(body: Mapping[str, Any]) -> DetectLabelsRequest:
         s3_object=None if s3 is None else S3ObjectRef(bucket, name, version),
         max_labels=MAX_LABELS_LIMIT if max_labels is None else min(max_labels, MAX_LABELS_LIMIT),
         min_confidence=DEFAULT_MIN_CONFIDENCE if min_confidence is None else as_float32(min_confidence),
+        # No Features at all means labels only, as AWS answers a request written before Features existed.
+        features=("GENERAL_LABELS",) if features is None else tuple(dict.fromkeys(features)),
+        filters=LabelFilters(*(frozenset(filter_lists[key] or ()) for key in FILTER_LISTS)),
     )
 
 
@@ -164,6 +201,56 @@ def model_violations(
         elif narrowed > high:
             out.append(_range_message("minConfidence", shown, f"less than or equal to {high}"))
     return out
+
+
+def settings_violations(
+    features: list[str] | None, filter_lists: Mapping[str, list[str] | None], dominant_colors: int | None
+) -> list[str]:
+    """The API-model constraints on ``Features`` and ``Settings``, in the same wording."""
+    out: list[str] = []
+    if features is not None:
+        if len(features) > _FEATURES_MAX_ITEMS:
+            bound = f"length less than or equal to {_FEATURES_MAX_ITEMS}"
+            out.append(_range_message("features", _java_list(features), bound, kind=""))
+        if any(feature not in FEATURES for feature in features):
+            out.append(
+                f"Value '{_java_list(features)}' at 'features' failed to satisfy constraint: Member must satisfy "
+                f"constraint: [Member must satisfy enum value set: [{', '.join(FEATURES)}]]"
+            )
+    for key, values in filter_lists.items():
+        if values is None:
+            continue
+        path = "settings.generalLabels." + key[0].lower() + key[1:]
+        if len(values) > _FILTER_MAX_ITEMS:
+            bound = f"length less than or equal to {_FILTER_MAX_ITEMS}"
+            out.append(_range_message(path, _java_list(values), bound, kind=""))
+        low, high = _FILTER_VALUE_LENGTH
+        if any(not low <= len(value) <= high or not re.fullmatch(_FILTER_VALUE_PATTERN, value) for value in values):
+            out.append(
+                f"Value '{_java_list(values)}' at '{path}' failed to satisfy constraint: Member must satisfy "
+                f"constraint: [Member must have length less than or equal to {high}, Member must satisfy "
+                f"regular expression pattern: {_FILTER_VALUE_PATTERN}]"
+            )
+    if dominant_colors is not None:
+        low, high = _DOMINANT_COLORS_RANGE
+        path, shown = "settings.imageProperties.maxDominantColors", str(dominant_colors)
+        if dominant_colors < low:
+            out.append(_range_message(path, shown, f"greater than or equal to {low}"))
+        elif dominant_colors > high:
+            out.append(_range_message(path, shown, f"less than or equal to {high}"))
+    return out
+
+
+def _java_list(values: list[str]) -> str:
+    # AWS's validator prints a list member as Java's List.toString does.
+    return "[" + ", ".join(values) + "]"
+
+
+def _string_list(container: Mapping[str, Any], key: str) -> list[str] | None:
+    values = _typed(container, key, list, "list")
+    if values is not None and not all(isinstance(value, str) for value in values):
+        raise SerializationException(f"{key} must be a list of strings")
+    return values
 
 
 def _typed(container: Mapping[str, Any], key: str, kind: type | tuple[type, ...], what: str) -> Any:
@@ -300,7 +387,7 @@ def classify_image(data: bytes) -> ImageInfo:
 def _decode(image: Image.Image, kind: str) -> None:
     if kind == "JPEG":
         image.draft(None, (max(1, image.width // 8), max(1, image.height // 8)))
-    with _DECODE_LOCK:
+    with DECODE_LOCK:
         try:
             image.load()
         except Exception as exc:  # truncated, corrupt zlib/CRC, bad markers: all "invalid format"

@@ -3,8 +3,8 @@
 Why the response layer: moto's backend ``detect_labels(self)`` never sees the request,
 so the checks need the handler, which has the body, the caller's account and region.
 Errors raised here are JsonRESTErrors, which moto's dispatcher already turns into HTTP
-400 responses; on success moto's own handler still builds the body, and only its
-``Labels`` are filtered and ordered, so the wire format stays moto's.
+400 responses. The labels come from the engine chosen at start (``engine.py``): the vision
+model, or, only when chosen on purpose, moto's canned answer, filtered the same way.
 """
 
 from __future__ import annotations
@@ -13,18 +13,30 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from . import checks, models
+from . import checks, labels, models
+from .engine import VisionEngine
 from .exceptions import SerializationException
 
-# Set by install(): moto's original handler, called for the (canned) answer.
+# Set by install(): moto's original handler (the canned answer), and the vision engine,
+# None when LOCALCLOUD_LABELS=canned.
 _original: Callable[[Any], str] | None = None
+ENGINE: VisionEngine | None = None
 
 
 def detect_labels(self: Any) -> str:
-    """DetectLabels with AWS's input checks in front of moto's canned answer."""
+    """DetectLabels: AWS's input checks, then labels for this image, filtered as AWS does."""
     request = checks.parse_request(_body(self))
     data = models.image_bytes(request, self.current_account, self.region)
     checks.classify_image(data)
+    if ENGINE is None:
+        return _canned(self, request)
+    found = ENGINE.detect(data).labels if "GENERAL_LABELS" in request.features else []
+    kept = labels.apply_filters(found, request.filters)
+    wire = checks.select_labels([label.to_wire() for label in kept], request.min_confidence, request.max_labels)
+    return json.dumps({"Labels": wire, "LabelModelVersion": ENGINE.model_version})
+
+
+def _canned(self: Any, request: checks.DetectLabelsRequest) -> str:
     assert _original is not None, "rekognition.install() was not called"
     answer = json.loads(_original(self))
     answer["Labels"] = checks.select_labels(
