@@ -43,6 +43,11 @@ def test_canned_opt_out_answers_motos_label_and_says_so(port):
     rekognition = boto3.client("rekognition", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1")
     answer = rekognition.detect_labels(Image={"Bytes": images.png()})
     assert [label["Name"] for label in answer["Labels"]] == ["Mobile Phone"]
+    # Features and the Settings filters apply to the canned label too.
+    assert rekognition.detect_labels(Image={"Bytes": images.png()}, Features=["IMAGE_PROPERTIES"])["Labels"] == []
+    excluded = rekognition.detect_labels(Image={"Bytes": images.png()},
+                                         Settings={"GeneralLabels": {"LabelExclusionFilters": ["Mobile Phone"]}})
+    assert excluded["Labels"] == []
     # The input checks still run in canned mode.
     with pytest.raises(rekognition.exceptions.InvalidImageFormatException):
         rekognition.detect_labels(Image={"Bytes": images.encode("GIF")})

@@ -7,8 +7,8 @@
   the server starts, so a missing or broken model stops the start with a message that
   names the fix, instead of answering something else.
 * ``canned``: moto's one canned label ("Mobile Phone") for every image, for a machine that
-  cannot run the model. Chosen only on purpose, and said in ``status`` and every answer's
-  ``LabelModelVersion``.
+  cannot run the model. Chosen only on purpose, and said in ``status`` and the server's log
+  (its ``LabelModelVersion`` is moto's "3.0", as an old AWS answer's would be).
 """
 
 from __future__ import annotations

@@ -53,6 +53,16 @@ class Label:
     categories: tuple[str, ...] = ()
     instances: tuple[Instance, ...] = ()
 
+    @classmethod
+    def from_wire(cls, wire: dict[str, Any]) -> Label:
+        """A label as it came in JSON (moto's canned answer), without its boxes."""
+
+        def names(key: str) -> tuple[str, ...]:
+            return tuple(item.get("Name", "") for item in wire.get(key, []))
+
+        return cls(wire.get("Name", ""), float(wire.get("Confidence", 0.0)),
+                   names("Parents"), names("Aliases"), names("Categories"))
+
     def to_wire(self) -> dict[str, Any]:
         """The label as DetectLabels puts it in JSON.
 

@@ -4,7 +4,8 @@ Why the response layer: moto's backend ``detect_labels(self)`` never sees the re
 so the checks need the handler, which has the body, the caller's account and region.
 Errors raised here are JsonRESTErrors, which moto's dispatcher already turns into HTTP
 400 responses. The labels come from the engine chosen at start (``engine.py``): the vision
-model, or, only when chosen on purpose, moto's canned answer, filtered the same way.
+model, or, only when chosen on purpose, moto's canned answer, with the same Features,
+filters, MinConfidence and MaxLabels applied.
 """
 
 from __future__ import annotations
@@ -39,9 +40,11 @@ def detect_labels(self: Any) -> str:
 def _canned(self: Any, request: checks.DetectLabelsRequest) -> str:
     assert _original is not None, "rekognition.install() was not called"
     answer = json.loads(_original(self))
-    answer["Labels"] = checks.select_labels(
-        answer.get("Labels", []), request.min_confidence, request.max_labels
-    )
+    canned = answer.get("Labels", []) if "GENERAL_LABELS" in request.features else []
+    kept = labels.apply_filters([labels.Label.from_wire(label) for label in canned], request.filters)
+    names = {label.name for label in kept}
+    wire = [label for label in canned if label.get("Name") in names]
+    answer["Labels"] = checks.select_labels(wire, request.min_confidence, request.max_labels)
     return json.dumps(answer)
 
 

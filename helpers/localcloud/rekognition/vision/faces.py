@@ -1,13 +1,14 @@
-"""Faces, for the "Person" label that ImageNet-1k cannot give (it has no person class).
+"""Faces, for the "Person" label that ImageNet-1k rarely gives (it has no class for a person
+as such; only three roles: ballplayer, groom, scuba diver).
 
 OpenCV's Haar cascade for frontal faces (Viola-Jones), whose trained XML ships inside the
 ``opencv-python-headless`` wheel, so nothing is downloaded. It finds upright faces that
 look roughly at the camera; a person seen from behind, in profile or too small is missed
 (``docs/fidelity/rekognition.md`` lists these blind spots).
 
-The image is searched at a fixed working size: a cascade's cost grows with the number of
-windows it tries, and a face smaller than ``MIN_FACE_FRACTION`` of the picture's short side
-would not be found by Rekognition's label model either.
+The image is searched at a fixed working size (``WORKING_SHORT_SIDE``): a cascade's cost
+grows with the number of windows it tries, so a face under ``MIN_FACE_PIXELS`` at that size
+(about a tenth of the short side) is not searched for.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ class Face:
 
 
 class FaceDetector:
-    """Loads the cascade once; ``find`` is safe to call from several threads."""
+    """Loads the cascade once. One ``find`` at a time: the engine serialises calls, as OpenCV
+    does not promise that one CascadeClassifier may be shared between threads."""
 
     def __init__(self) -> None:
         try:

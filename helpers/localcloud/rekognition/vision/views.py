@@ -138,7 +138,8 @@ def batch(image: Image.Image, boxes: Sequence[Box]) -> np.ndarray:
     """The model's input for ``boxes`` of ``image``: (len(boxes), 3, 224, 224) float32.
 
     Each box is resized to 224x224 as it is (squashed, not cropped), straight from the
-    decoded image, so a tile keeps all the detail the full-size image has.
+    image it is given (the engine's working copy, 256 pixels on the short side), not from
+    a whole-image view, so a tile keeps all the detail that copy has.
     """
     rgb = to_rgb(image)
     out = np.empty((len(boxes), 3, INPUT_SIZE, INPUT_SIZE), dtype=np.float32)
