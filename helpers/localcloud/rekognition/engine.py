@@ -27,6 +27,7 @@ from PIL import Image
 from . import checks, labels, taxonomy
 from .vision import model
 from .vision.faces import FaceDetector
+from .vision.views import to_rgb
 
 log = logging.getLogger("localcloud.rekognition")
 
@@ -96,16 +97,7 @@ def working_copy(data: bytes) -> Image.Image:
         size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
         # A JPEG decodes straight at a smaller scale (1/2 to 1/8), much cheaper than decoding all.
         image.draft("RGB", size)
-        return _rgb(image).resize(size, Image.BILINEAR, reducing_gap=2.0)
-
-
-def _rgb(image: Image.Image) -> Image.Image:
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        # Transparent pixels read as white paper, not as whatever colour they hide.
-        background = Image.new("RGB", image.size, "white")
-        background.paste(image.convert("RGBA"), mask=image.convert("RGBA").getchannel("A"))
-        return background
-    return image.convert("RGB")
+        return to_rgb(image).resize(size, Image.BILINEAR, reducing_gap=2.0)
 
 
 def mode() -> str:
