@@ -20,7 +20,9 @@ from urllib.parse import quote_plus, unquote_plus
 
 import airspeed
 
-from . import errors
+from . import errors, vtl_sandbox
+
+vtl_sandbox.install()  # templates reach only what API Gateway's Velocity exposes
 
 # JSONPath features that make a path "indefinite": Jayway then always returns a list.
 _INDEFINITE = re.compile(r"\.\.|\*|\[\?|\[[^\]]*[,:][^\]]*\]")
@@ -137,6 +139,8 @@ def _jsonpath(document: Any, path: str) -> Any:
 class InputVariable:
     """``$input``: the payload and the method request's parameters."""
 
+    VTL_MEMBERS = frozenset({"body", "json", "path", "params"})  # all a template may reach
+
     def __init__(self, body: str, params: dict[str, dict[str, str]]) -> None:
         # API Gateway treats an empty payload as the JSON object {}.
         self._body = body if body else "{}"
@@ -202,6 +206,8 @@ def _utf16_units(text: str) -> list[int]:
 class UtilVariable:
     """``$util``."""
 
+    VTL_MEMBERS = frozenset({"escapeJavaScript", "parseJson", "base64Encode", "base64Decode", "urlEncode", "urlDecode"})
+
     def escapeJavaScript(self, value: Any) -> str:  # noqa: N802
         return escape_javascript(value)
 
@@ -264,6 +270,10 @@ def render(
         text = _compiled(template).merge(namespace)
     except errors.GatewayError:
         raise
+    except airspeed.TemplateExecutionError as exc:
+        if isinstance(exc.__cause__, vtl_sandbox.SandboxViolation):
+            raise errors.internal_server_error(f"mapping template refused: {exc.__cause__}") from exc
+        raise errors.internal_server_error(f"mapping template failed: {exc}") from exc
     except Exception as exc:  # airspeed raises its own errors and whatever a template call raises
         raise errors.internal_server_error(f"mapping template failed: {exc}") from exc
     override = context_variable["responseOverride"]
