@@ -154,15 +154,31 @@ def test_an_object_over_15_mib_is_deleted_unread_and_recorded_nowhere(wb, receiv
     assert not exists(wb, key) and api.footprint(wb)["records"] == before["records"]
 
 
+def _record(bucket="BUCKET", key="uploads/" + "a" * 32):
+    return {"s3": {"bucket": {"name": bucket}, "object": {"key": key}}}
+
+
 @pytest.mark.parametrize("bad_event", [
-    {"Records": [{"s3": {"bucket": {"name": "someone-elses"}, "object": {"key": "uploads/" + "a" * 32}}}]},
-    {"Records": [{"s3": {"bucket": {"name": "BUCKET"}, "object": {"key": "images/x.png"}}}]},
+    {"Records": [_record(bucket="someone-elses")]},
+    {"Records": [_record(key="images/x.png")]},
+    {"Records": [_record(key="uploads/" + "a" * 32 + "\n")]},  # fullmatch: ^...$ would take the newline
+    {"Records": [_record(key="uploads/" + "a" * 32 + "%0A")]},  # the same, URL-encoded as S3 sends keys
+    {"Records": [_record(key="xuploads/" + "a" * 32)]},
+    {"Records": [_record(key="uploads/" + "A" * 32)]},
     {"detail-type": "not an S3 notification"},
-])
+    # malformed: wrong types and missing fields are refused by name, never a KeyError or TypeError
+    None, [], "Records", {"Records": None}, {"Records": []}, {"Records": "x"}, {"Records": [None]},
+    {"Records": [{}]}, {"Records": [{"s3": None}]}, {"Records": [{"s3": {"bucket": "BUCKET"}}]},
+    {"Records": [{"s3": {"bucket": {"name": "BUCKET"}, "object": {"key": 12}}}]},
+    {"Records": [{"s3": {"bucket": {"name": ["BUCKET"]}, "object": {"key": "uploads/" + "a" * 32}}}]},
+    {"Records": [_record(), {"s3": {"bucket": {"name": "BUCKET"}}}]},
+], ids=repr)
 def test_an_event_that_names_no_upload_of_this_pipeline_is_refused(wb, receiver, bad_event):
     text = json.dumps(bad_event).replace("BUCKET", wb.names.bucket)
-    with pytest.raises(ValueError):
+    before = api.footprint(wb)
+    with pytest.raises(receiver.InvalidEvent):
         receiver.handler(json.loads(text), None)
+    assert api.footprint(wb) == before
 
 
 def test_the_function_uses_only_the_standard_library_boto3_and_image_checks():
