@@ -2,15 +2,18 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# The local cloud's port: LOCALCLOUD_PORT from the environment, else 4566.
-PORT ?= $(or $(LOCALCLOUD_PORT),4566)
+# The local cloud's port: PORT=N or LOCALCLOUD_PORT from the environment; when neither is set,
+# each user's own (the one their last start recorded, else 4566 or the first free one above).
+PORT ?= $(LOCALCLOUD_PORT)
+PORT_ARG = $(if $(PORT),--port $(PORT))
+PORT_ENV = $(if $(PORT),LOCALCLOUD_PORT=$(PORT))
 # The notebooks' papermill parameters: make run PREFIX=alice TARGET=aws REGION=eu-west-1
 # (AWS_PROFILE and other AWS_* settings pass through from the environment).
 TARGET ?= local
 REGION ?= us-east-1
 PREFIX ?= workbook
 NOTEBOOK_PARAMETERS = --target $(TARGET) --region $(REGION) --prefix $(PREFIX)
-RUNNER = LOCALCLOUD_PORT=$(PORT) $(BIN)/python -m helpers.notebook_runner
+RUNNER = $(PORT_ENV) $(BIN)/python -m helpers.notebook_runner
 
 .PHONY: setup test run clean lab notebooks bench bench-labels bench-load localcloud-start localcloud-stop localcloud-status clean-venv
 
@@ -45,16 +48,16 @@ run: setup
 ## Remove what the workbook created (08_cleanup, same parameters), then stop the local cloud.
 ## A stopped local cloud has nothing left to clean: its state lived in its memory.
 clean: setup
-	@if [ "$(TARGET)" = "local" ] && ! $(BIN)/python -m helpers.localcloud status --port $(PORT) >/dev/null; then \
-	  echo "no local cloud on port $(PORT): nothing to clean up (its state lived in memory)"; \
+	@if [ "$(TARGET)" = "local" ] && ! $(BIN)/python -m helpers.localcloud status $(PORT_ARG) >/dev/null; then \
+	  echo "no local cloud of yours running$(if $(PORT), on port $(PORT)): nothing to clean up (its state lived in memory)"; \
 	else \
 	  $(RUNNER) $(NOTEBOOK_PARAMETERS) --only 08_cleanup --output output; \
 	fi
-	$(BIN)/python -m helpers.localcloud stop --port $(PORT)
+	$(BIN)/python -m helpers.localcloud stop $(PORT_ARG)
 
 ## JupyterLab on the notebooks, with .venv's kernel (LAB_ARGS: more options, e.g. --allow-root).
 lab: setup
-	LOCALCLOUD_PORT=$(PORT) $(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ARGS)
+	$(PORT_ENV) $(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ARGS)
 
 ## Maintainers: re-run the committed notebooks in place against a fresh local cloud and
 ## normalize them for committing (refuses outputs that hold machine paths).
@@ -78,13 +81,13 @@ bench-load: setup
 	$(BIN)/python benchmarks/pipeline_load.py --images $(N) --clients $(C)
 
 localcloud-start: setup
-	$(BIN)/python -m helpers.localcloud start --port $(PORT)
+	$(BIN)/python -m helpers.localcloud start $(PORT_ARG)
 
 localcloud-stop: setup
-	$(BIN)/python -m helpers.localcloud stop --port $(PORT)
+	$(BIN)/python -m helpers.localcloud stop $(PORT_ARG)
 
 localcloud-status: setup
-	$(BIN)/python -m helpers.localcloud status --port $(PORT)
+	$(BIN)/python -m helpers.localcloud status $(PORT_ARG)
 
 clean-venv:
 	rm -rf $(VENV)

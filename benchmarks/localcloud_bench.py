@@ -150,11 +150,11 @@ def main() -> int:
     args = parser.parse_args()
 
     os.environ["LOCALCLOUD_HOME"] = tempfile.mkdtemp(prefix="localcloud-bench-")
-    os.environ.update(config.DUMMY_CREDENTIALS)
     with socket.socket() as sock:
         sock.bind((config.HOST, 0))
         port = sock.getsockname()[1]
     instance = process.start(port)
+    os.environ.update(instance.credentials.as_env())  # it answers only its own key
     try:
         bench = Bench(instance.endpoint)
         print(f"machine: {machine.describe()}")

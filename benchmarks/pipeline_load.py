@@ -305,16 +305,14 @@ def account(outcomes: Iterable[Outcome], records: Iterable[dict], executions: It
 
 # --- running against the local cloud -------------------------------------------------------------------
 
-def _clients(endpoint: str) -> dict:
+def _clients(instance) -> dict:
     import boto3
 
-    from helpers.localcloud import config
-
-    session = boto3.session.Session(region_name=REGION, **{
-        "aws_access_key_id": config.DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        "aws_secret_access_key": config.DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        "aws_session_token": config.DUMMY_CREDENTIALS["AWS_SESSION_TOKEN"]})
-    return {name: session.client(name, endpoint_url=endpoint) for name in ("dynamodb", "stepfunctions", "s3", "logs")}
+    key = instance.credentials  # the local cloud answers only its own key
+    session = boto3.session.Session(region_name=REGION, aws_access_key_id=key.access_key_id,
+                                    aws_secret_access_key=key.secret_access_key)
+    return {name: session.client(name, endpoint_url=instance.endpoint)
+            for name in ("dynamodb", "stepfunctions", "s3", "logs")}
 
 
 def invocations(logs_client, names) -> dict[str, tuple[int, int, int]]:
@@ -512,7 +510,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"a local cloud of its own at {instance.endpoint}; deploying with notebooks 00-05 (prefix {PREFIX})")
             url = require_loopback(deploy(output_dir))
             require_loopback(instance.endpoint)
-            clients = _clients(instance.endpoint)
+            clients = _clients(instance)
             baseline_records, baseline_executions, baseline_keys, _ = snapshot(clients, names)
             baseline = ({r["id"] for r in baseline_records} | set(baseline_executions)
                         | {object_id(k) for k in baseline_keys})

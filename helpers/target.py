@@ -14,6 +14,7 @@ import boto3
 
 from . import localcloud
 from .localcloud import config
+from .localcloud.auth import credentials
 
 TARGETS = ("local", "aws")
 
@@ -46,14 +47,18 @@ def use(target: str = "local", region: str = config.DEFAULT_REGION, *, port: int
         os.environ.pop("AWS_PROFILE", None)
     elif profile:
         os.environ["AWS_PROFILE"] = profile
-    for key, dummy in config.DUMMY_CREDENTIALS.items():
-        if os.environ.get(key) == dummy:  # ours, from an earlier local run in this process
-            os.environ.pop(key)
+    if os.environ.get("AWS_ACCESS_KEY_ID", "").startswith(credentials.KEY_PREFIX):
+        # A local cloud's key, from an earlier local run in this process: never sent to AWS.
+        for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+            os.environ.pop(key, None)
     os.environ["AWS_DEFAULT_REGION"] = os.environ["AWS_REGION"] = region
     endpoint = None
     if target == "local":
-        endpoint = localcloud.ensure_running(port)
-        os.environ.update(config.DUMMY_CREDENTIALS, AWS_ENDPOINT_URL=endpoint)
+        instance = localcloud.start(port)
+        endpoint = instance.endpoint
+        # This learner's own instance key: the local cloud answers nothing unsigned.
+        os.environ.pop("AWS_SESSION_TOKEN", None)
+        os.environ.update(instance.credentials.as_env(), AWS_ENDPOINT_URL=endpoint)
     # boto3's default session caches credentials: start a fresh one for the new target.
     boto3.DEFAULT_SESSION = None
     return Target(name=target, region=region, endpoint_url=endpoint)

@@ -14,6 +14,7 @@ from helpers import notebook_runner, statemachine, storage, workbook
 from helpers.localcloud import config, process
 
 REGION = "us-east-1"
+CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 
 def _free_port() -> int:
@@ -30,8 +31,11 @@ def localcloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     os.environ.setdefault("LOCALCLOUD_LAMBDA_IDLE_SECONDS", "10")
     port = _free_port()
     instance = process.start(port)
-    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", *config.DUMMY_CREDENTIALS, "AWS_DEFAULT_REGION")}
-    os.environ.update(config.DUMMY_CREDENTIALS, AWS_ENDPOINT_URL=instance.endpoint, AWS_DEFAULT_REGION=REGION)
+    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", *CREDENTIAL_VARIABLES, "AWS_DEFAULT_REGION")}
+    # The instance's own key, as helpers.target.use("local") sets it: the local cloud answers
+    # nothing unsigned.
+    os.environ.pop("AWS_SESSION_TOKEN", None)
+    os.environ.update(instance.credentials.as_env(), AWS_ENDPOINT_URL=instance.endpoint, AWS_DEFAULT_REGION=REGION)
     try:
         yield instance.endpoint
     finally:

@@ -1,14 +1,17 @@
-"""Command line: python -m helpers.localcloud {start,stop,status,logs,serve,faults,lifecycle,prepare-model}."""
+"""Command line: python -m helpers.localcloud {start,stop,status,logs,env,serve,faults,lifecycle,prepare-model}."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 
 from . import config, faults, process, status_report
 from .s3 import lifecycle
+
+PORT_HELP = (f"default: $LOCALCLOUD_PORT, else the port your last start recorded, else {config.DEFAULT_PORT}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,10 +26,13 @@ def main(argv: list[str] | None = None) -> int:
         ("stop", "stop this port's instance and its Lambda workers"),
         ("status", "whether it runs, where, and what is deployed"),
         ("logs", "show the instance's log"),
+        ("env", "print export lines for the AWS CLI or any SDK: eval \"$(python -m helpers.localcloud env)\""),
         ("serve", "run in the foreground (what `start` runs detached)"),
     ]:
         cmd = sub.add_parser(name, help=text, description=text)
-        cmd.add_argument("--port", type=int, default=None, help=f"default {config.DEFAULT_PORT} or $LOCALCLOUD_PORT")
+        cmd.add_argument("--port", type=int, default=None, help=PORT_HELP)
+        if name == "env":
+            cmd.add_argument("--region", default=config.DEFAULT_REGION, help=f"default {config.DEFAULT_REGION}")
         if name == "status":
             cmd.add_argument("--json", action="store_true", help="machine-readable output")
         if name == "logs":
@@ -58,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         print(f"local cloud running at {instance.endpoint} (pid {instance.pid})")
-        print(f"use it with: export AWS_ENDPOINT_URL={instance.endpoint}")
+        command = "python -m helpers.localcloud env" + (f" --port {instance.port}" if args.port else "")
+        print(f'use it from a shell (AWS CLI, any SDK): eval "$({command})"')
         return 0
     if args.command == "stop":
         stopped = process.stop(port)
@@ -70,6 +77,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"not running on port {port} (start it: python -m helpers.localcloud start --port {port})")
             return 3
         print(json.dumps(report, indent=2) if args.json else status_report.render(report))
+        return 0
+    if args.command == "env":
+        try:
+            variables = process.client_environment(port, args.region)
+        except process.LocalCloudError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 3
+        # A session token or profile left in the shell would be sent along and refused.
+        print("unset AWS_SESSION_TOKEN AWS_PROFILE")
+        for name, value in variables.items():
+            print(f"export {name}={shlex.quote(value)}")
         return 0
     if args.command == "logs":
         print(process.tail(port, args.lines))
@@ -117,7 +135,7 @@ def _add_faults_parser(sub: argparse._SubParsersAction) -> None:
     clearing = actions.add_parser("clear", help="remove every rule (or one: --id f3)")
     clearing.add_argument("--id", help="the rule to remove")
     for cmd in (add, listing, clearing):
-        cmd.add_argument("--port", type=int, default=None, help=f"default {config.DEFAULT_PORT} or $LOCALCLOUD_PORT")
+        cmd.add_argument("--port", type=int, default=None, help=PORT_HELP)
 
 
 def _not_running(port: int) -> bool:
@@ -169,7 +187,7 @@ def _add_lifecycle_parser(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--days", type=float, required=True, help="how many days to move the clock forward (>= 0)")
     run.add_argument("--bucket", help="only this bucket's rules")
     run.add_argument("--json", action="store_true", help="machine-readable output")
-    run.add_argument("--port", type=int, default=None, help=f"default {config.DEFAULT_PORT} or $LOCALCLOUD_PORT")
+    run.add_argument("--port", type=int, default=None, help=PORT_HELP)
 
 
 def _lifecycle(args: argparse.Namespace, port: int) -> int:

@@ -108,6 +108,7 @@ def _labels() -> dict[str, Any]:
 
 
 def report(port: int) -> dict[str, Any]:
+    from . import process
     from .awslambda import runtime
 
     machines, executions = _state_machines()
@@ -115,6 +116,7 @@ def report(port: int) -> dict[str, Any]:
         "service": "localcloud",
         "endpoint": config.endpoint_url(port),
         "pid": os.getpid(),
+        "owner": process.owner(),
         "uptime_s": round(time.time() - STARTED_AT, 1),
         "functions": _functions(),
         "warm_environments": runtime.pool_summary(),
@@ -130,13 +132,26 @@ def report(port: int) -> dict[str, Any]:
 
 
 class AdminApp:
-    def __init__(self, port: int) -> None:
+    """The /_localcloud/ endpoints; the front door (``auth.gate``) has already checked the caller."""
+
+    def __init__(self, port: int, secret: str) -> None:
         self.port = port
+        self._secret = secret
+
+    def health(self, challenge: str | None) -> dict[str, Any]:
+        """Open to anyone: whose instance this is, and, for a challenge, proof that it holds its key."""
+        from . import process
+
+        body: dict[str, Any] = {"service": "localcloud", "pid": os.getpid(), "port": self.port,
+                                "owner": process.owner()}
+        if challenge:
+            body["proof"] = process.health_proof(self._secret, challenge[:128])
+        return body
 
     def __call__(self, environ: dict[str, Any], start_response: Any):
         request = Request(environ)
         if request.path == "/_localcloud/health":
-            body = {"service": "localcloud", "pid": os.getpid(), "port": self.port}
+            body = self.health(request.args.get("challenge"))
         elif request.path == "/_localcloud/status":
             body = report(self.port)
         elif request.path == faults.ADMIN_PATH or request.path.startswith(faults.ADMIN_PATH + "/"):

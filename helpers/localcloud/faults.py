@@ -42,14 +42,12 @@ import threading
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, unquote
-from xml.sax.saxutils import escape
 
+from . import wire_errors
 from .wsgi_input import buffer_body
 
 log = logging.getLogger("localcloud.faults")
@@ -108,10 +106,8 @@ KNOWN_ERRORS: dict[str, dict[str, tuple[int, str]]] = {
 # Codes every service may be given without a status.
 COMMON_ERRORS = {"ThrottlingException": 400, "InternalServerError": 500, "ServiceUnavailable": 503}
 
-# DynamoDB qualifies __type with its model's namespace; botocore keeps what follows '#'.
-_JSON_TYPE_PREFIX = {"dynamodb": "com.amazonaws.dynamodb.v20120810#"}
-_REST_JSON = {"lambda", "apigateway"}
-_REST_XML = {"s3"}
+_REST_JSON = wire_errors.REST_JSON
+_REST_XML = wire_errors.REST_XML
 
 _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[a-z0-9-]+/([a-z0-9-]+)/aws4_request")
 _QUERY_SCOPE = re.compile(r"^[^/]+/\d{8}/[a-z0-9-]+/([a-z0-9-]+)/aws4_request$")
@@ -418,41 +414,13 @@ def identify(environ: dict[str, Any], rules: Rules = RULES) -> Call | None:
 
 def error_response(call: Call, rule: Rule, method: str = "POST") -> tuple[str, list[tuple[str, str]], bytes]:
     """(status line, headers, body) of the error as ``call.service`` sends it."""
-    request_id = str(uuid.uuid4())
-    status = f"{rule.status} {HTTPStatus(rule.status).phrase}" if rule.status in HTTPStatus._value2member_map_ \
-        else f"{rule.status} Error"
-    headers = [("x-amzn-RequestId", request_id), ("x-localcloud-fault", rule.id)]
-    if call.protocol == "rest-xml":
-        body = (
-            '<?xml version="1.0" encoding="UTF-8"?>\n'
-            f"<Error><Code>{escape(rule.error)}</Code><Message>{escape(rule.message)}</Message>"
-            f"<RequestId>{request_id}</RequestId><HostId>localcloud</HostId></Error>"
-        ).encode()
-        headers += [("Content-Type", "application/xml"), ("x-amz-request-id", request_id)]
-        if method == "HEAD":  # a HEAD answer has no body; boto3 names the error after the status
-            body = b""
-    elif call.protocol == "rest-json":
-        document: dict[str, Any] = {"Type": "Service" if rule.status >= 500 else "User", "message": rule.message}
-        if rule.error == "TooManyRequestsException":
-            document["Reason"] = "ReservedFunctionConcurrentInvocationLimitExceeded"
-            headers.append(("Retry-After", "1"))
-        body = json.dumps(document).encode()
-        headers += [("Content-Type", "application/json"), ("x-amzn-ErrorType", rule.error)]
-    elif call.protocol == "json":
-        document = {"__type": _JSON_TYPE_PREFIX.get(call.service, "") + rule.error, "message": rule.message}
-        if call.service == "rekognition":
-            document = {"__type": rule.error, "Code": rule.error, "Message": rule.message}
-        body = json.dumps(document).encode()
-        headers.append(("Content-Type", f"application/x-amz-json-{call.json_version}"))
-    else:  # query protocol (IAM, STS, ...)
-        body = (
-            f'<ErrorResponse><Error><Type>{"Receiver" if rule.status >= 500 else "Sender"}</Type>'
-            f"<Code>{escape(rule.error)}</Code><Message>{escape(rule.message)}</Message></Error>"
-            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
-        ).encode()
-        headers.append(("Content-Type", "text/xml"))
-    headers.append(("Content-Length", str(len(body))))
-    return status, headers, body
+    headers = [("x-localcloud-fault", rule.id)]
+    extra = None
+    if call.protocol == "rest-json" and rule.error == "TooManyRequestsException":
+        extra = {"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded"}
+        headers.append(("Retry-After", "1"))
+    return wire_errors.render(call.protocol, call.service, rule.error, rule.message, rule.status,
+                              method=method, json_version=call.json_version, extra=extra, headers=headers)
 
 
 def maybe_fail(environ: dict[str, Any], start_response: Callable[..., Any],
@@ -475,9 +443,10 @@ def maybe_fail(environ: dict[str, Any], start_response: Callable[..., Any],
 
 
 def _request(endpoint: str, method: str, path: str = ADMIN_PATH, body: Any = None) -> Any:
+    from .auth import client
+
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(endpoint.rstrip("/") + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+    request = client.signed_request(endpoint, method, path, data)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read() or b"null")

@@ -91,15 +91,20 @@ def configure_moto() -> None:
     # turning it off would swap in moto's canned "simple" backend, and the runtime hook
     # already keeps every invocation away from Docker.
     default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
+    # moto's server answers every origin with CORS headers (flask-cors); S3 sends them only when
+    # a bucket's own CORS configuration asks for it, and no other API the workbook uses does.
+    import moto.moto_server.werkzeug_app as werkzeug_app
+
+    werkzeug_app.DISABLE_GLOBAL_CORS = True
 
 
-def install(port: int) -> None:
+def install(port: int, access_key_id: str, secret_access_key: str) -> None:
     """Configure moto and install every service's hooks (called once by the server)."""
     from . import apigateway, awslambda, rekognition, s3, stepfunctions
 
     configure_moto()
     awslambda.install(port)
-    stepfunctions.install()
+    stepfunctions.install(access_key_id, secret_access_key)
     apigateway.install()
     rekognition.install()
     s3.install()

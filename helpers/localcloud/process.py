@@ -1,15 +1,21 @@
 """Start, find and stop a detached local cloud process.
 
-Each instance is identified by its port; its pid file and log live in
-``.localcloud/PORT/`` (git-ignored). Stopping only ever signals the pid recorded by
-our own start *and* answering our own health check, so a reused pid or another
-program on the port is never killed.
+Each instance is identified by its port; its key, pid file and log live in the user's
+state folder, ``STATE/PORT/`` (``config.py``; mode 0700). An instance is *ours* only when
+its health document names this OS user and proves, with an HMAC of a fresh challenge,
+that it holds the key in our state folder: another user's local cloud on the same port,
+or any other program, is never reused, deployed into or signalled. Stopping only ever
+signals the pid recorded by our own start *and* answering that proof.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
+import pwd
+import secrets
 import signal
 import socket
 import subprocess
@@ -19,8 +25,10 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from . import config
+from .auth import credentials
 
 START_TIMEOUT_S = 60.0
 HEALTH_PATH = "/_localcloud/health"
@@ -39,6 +47,24 @@ class Instance:
     def endpoint(self) -> str:
         return config.endpoint_url(self.port)
 
+    @property
+    def credentials(self) -> credentials.Credentials:
+        return credentials.require(config.instance_dir(self.port))
+
+
+def owner() -> dict[str, Any]:
+    uid = os.getuid()
+    try:
+        name = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        name = str(uid)
+    return {"uid": uid, "user": name}
+
+
+def health_proof(secret: str, challenge: str) -> str:
+    """What an instance answers to a health challenge: only the holder of its key can."""
+    return hmac.new(secret.encode(), f"localcloud-health:{challenge}".encode(), hashlib.sha256).hexdigest()
+
 
 def pid_file(port: int) -> Path:
     return config.instance_dir(port) / "server.pid"
@@ -48,10 +74,11 @@ def log_file(port: int) -> Path:
     return config.instance_dir(port) / "server.log"
 
 
-def health(port: int, timeout: float = 1.0) -> dict | None:
-    """The instance's health document, or None when nothing of ours answers on the port."""
+def health(port: int, timeout: float = 1.0, challenge: str | None = None) -> dict | None:
+    """The health document of whatever local cloud answers on the port (anyone's), or None."""
+    url = config.endpoint_url(port) + HEALTH_PATH + (f"?challenge={challenge}" if challenge else "")
     try:
-        with urllib.request.urlopen(config.endpoint_url(port) + HEALTH_PATH, timeout=timeout) as resp:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
             doc = json.loads(resp.read())
     except (OSError, ValueError, urllib.error.URLError):
         return None
@@ -81,28 +108,65 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def find(port: int) -> Instance | None:
-    """The healthy instance on ``port`` started by us, if any."""
-    doc = health(port)
-    if doc is None:
+def find(port: int, timeout: float = 1.0) -> Instance | None:
+    """The healthy instance on ``port`` started by this user from this state folder, if any."""
+    mine = credentials.load(config.instance_dir(port))
+    if mine is None:
+        return None
+    challenge = secrets.token_hex(16)
+    doc = health(port, timeout=timeout, challenge=challenge)
+    if doc is None or doc.get("owner", {}).get("uid") != os.getuid():
+        return None
+    if not hmac.compare_digest(str(doc.get("proof", "")), health_proof(mine.secret_access_key, challenge)):
         return None
     return Instance(port=port, pid=int(doc["pid"]))
 
 
+def _held_message(port: int) -> str:
+    doc = health(port)
+    if doc is None:
+        holder = "another program that is not the local cloud"
+    elif doc.get("owner", {}).get("uid") != os.getuid():
+        holder = f"the local cloud of user {doc.get('owner', {}).get('user', '?')}"
+    else:
+        holder = "another local cloud of yours, started with another state folder (LOCALCLOUD_HOME)"
+    return (f"port {port} on {config.HOST} is held by {holder}; unset LOCALCLOUD_PORT to let start pick a "
+            f"free port, or choose one (python -m helpers.localcloud start --port N, or LOCALCLOUD_PORT=N)")
+
+
+def _first_free_port() -> int:
+    for port in range(config.DEFAULT_PORT, config.DEFAULT_PORT + config.PORT_RANGE):
+        if find(port, timeout=0.3) or not _port_in_use(port):
+            return port
+    raise LocalCloudError(f"no free port between {config.DEFAULT_PORT} and "
+                          f"{config.DEFAULT_PORT + config.PORT_RANGE - 1}; set LOCALCLOUD_PORT=N")
+
+
 def start(port: int | None = None, timeout: float = START_TIMEOUT_S) -> Instance:
-    """Start a detached instance on ``port``, or reuse the healthy one already there."""
+    """Start a detached instance of this user's, or reuse the healthy one already there.
+
+    Without an explicit port (argument or ``LOCALCLOUD_PORT``), the port recorded in the
+    state folder (else 4566) is used, or, when someone else holds it, the first free port
+    from 4566 up, which is then recorded for next time.
+    """
+    explicit = port is not None or config.port_is_explicit()
     port = port or config.default_port()
     running = find(port)
     if running:
         return running
     if _port_in_use(port):
-        raise LocalCloudError(
-            f"port {port} on {config.HOST} is held by another program that is not the local cloud; "
-            f"stop it or choose another port (python -m helpers.localcloud start --port N, "
-            f"or LOCALCLOUD_PORT=N)"
-        )
-    folder = config.instance_dir(port)
-    folder.mkdir(parents=True, exist_ok=True)
+        if explicit:
+            raise LocalCloudError(_held_message(port))
+        port = _first_free_port()
+        running = find(port)
+        if running:
+            config.record_port(port)
+            return running
+    config.private_dir(config.state_root())
+    folder = config.private_dir(config.instance_dir(port))
+    credentials.write(folder, credentials.generate())
+    if not explicit:
+        config.record_port(port)
     log_path = log_file(port)
     repo_root = Path(__file__).resolve().parents[2]
     env = dict(os.environ)
@@ -147,6 +211,7 @@ def stop(port: int | None = None, timeout: float = 10.0) -> bool:
         return False
     _terminate(pid, timeout)
     pid_file(port).unlink(missing_ok=True)
+    credentials.path(config.instance_dir(port)).unlink(missing_ok=True)
     return True
 
 
@@ -181,5 +246,19 @@ def status(port: int | None = None) -> dict | None:
     port = port or config.default_port()
     if find(port) is None:
         return None
-    with urllib.request.urlopen(config.endpoint_url(port) + "/_localcloud/status", timeout=10) as resp:
+    from .auth import client
+
+    request = client.signed_request(config.endpoint_url(port), "GET", "/_localcloud/status")
+    with urllib.request.urlopen(request, timeout=10) as resp:
         return json.loads(resp.read())
+
+
+def client_environment(port: int | None = None, region: str = config.DEFAULT_REGION) -> dict[str, str]:
+    """The AWS_* variables that point an SDK or the AWS CLI at our running instance."""
+    port = port or config.default_port()
+    instance = find(port)
+    if instance is None:
+        raise LocalCloudError(f"no local cloud of yours on port {port}; start it: "
+                              f"python -m helpers.localcloud start")
+    return {"AWS_ENDPOINT_URL": instance.endpoint, **instance.credentials.as_env(),
+            "AWS_REGION": region, "AWS_DEFAULT_REGION": region}

@@ -1,10 +1,14 @@
 """The local cloud's HTTP front door.
 
-One WSGI application on one port. Requests the project emulates itself (admin, the API
-Gateway data plane, Lambda Invoke) are routed to its own handlers; everything else goes
-to moto's server, which keeps the state of every service. Before any of them, a signed
-request that an injected fault rule matches (``faults.py``) is answered with that error.
-Before moto, a browser-style POST object upload is held to its policy (``s3/post.py``).
+One WSGI application on one port. First the front door's checks (``auth/gate.py``): a
+request for a Host other than the loopback is refused (DNS rebinding), the local cloud's
+own endpoints answer only programs holding the instance key, and every AWS API call must
+be SigV4-signed by a key this instance accepts, except the API Gateway data plane, open as
+on AWS. Then requests the project emulates itself (admin, the API Gateway data plane,
+Lambda Invoke) are routed to its own handlers; everything else goes to moto's server,
+which keeps the state of every service. Before any of them, a signed request that an
+injected fault rule matches (``faults.py``) is answered with that error. Before moto, a
+browser-style POST object upload is held to its signed policy (``s3/post.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from typing import Any
 from werkzeug.serving import make_server
 
 from . import config, faults
+from .auth import credentials
+from .auth.gate import Gate
 
 log = logging.getLogger("localcloud")
 
@@ -35,10 +41,14 @@ _USER_REQUEST = re.compile(
 _LAMBDA_INVOKE = re.compile(r"^/(?P<api_version>[^/]+)/functions/(?P<function>.+)/invocations/?$")
 
 
+# Where later checks (the S3 POST policy's signature) find the gate.
+GATE_ENVIRON_KEY = "localcloud.gate"
+
+
 class LocalCloudApp:
     """Routes a request to the project's emulation or to moto."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, key: credentials.Credentials) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         from . import admin, hooks
@@ -46,10 +56,13 @@ class LocalCloudApp:
         from .awslambda import responses as lambda_responses
         from .s3 import post as s3_post
 
-        hooks.install(port)
+        hooks.install(port, key.access_key_id, key.secret_access_key)
         self.port = port
+        self.gate = Gate(port, credentials.Keyring(key))
         self.moto = DomainDispatcherApplication(create_backend_app)
-        self.admin = admin.AdminApp(port)
+        self.admin = admin.AdminApp(port, key.secret_access_key)
+        self.s3_post_target = s3_post.target_bucket
+        self.s3_post_form_key = s3_post.FORM_ENVIRON_KEY
         self.execute_api = apigateway_responses.ExecuteApiApp(port)
         self.lambda_invoke = lambda_responses.InvokeApp()
         self.s3_post_check = s3_post.check
@@ -67,8 +80,17 @@ class LocalCloudApp:
     def _route(self, environ: dict[str, Any], start_response: Callable[..., Any]):
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
+        refused = self.gate.refuse_host(environ, start_response)
+        if refused is not None:
+            return refused
         if path.startswith("/_localcloud/"):
-            return self.admin(environ, start_response)
+            return self.gate.refuse_admin(environ, start_response) or self.admin(environ, start_response)
+        if self.gate.needs_signature(environ):
+            is_post_upload = self.s3_post_target(environ) is not None
+            refused = self.gate.refuse_unsigned(environ, start_response, is_post_upload=is_post_upload)
+            if refused is not None:
+                return refused
+        environ[GATE_ENVIRON_KEY] = self.gate
         failed = faults.maybe_fail(environ, start_response)
         if failed is not None:
             return failed
@@ -81,6 +103,11 @@ class LocalCloudApp:
         refused = self.s3_post_check(environ, start_response)
         if refused is not None:
             return refused
+        post = environ.get(self.s3_post_form_key)
+        if post is not None:  # a browser POST upload: its form carries the signature
+            refused = self.gate.refuse_post_upload(environ, start_response, post.expanded(), post.raw("policy"))
+            if refused is not None:
+                return refused
         return self.moto(environ, start_response)
 
 
@@ -97,8 +124,13 @@ def serve(port: int) -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     from .rekognition.engine import LabelsUnavailable
 
+    folder = config.private_dir(config.instance_dir(port))
+    key = credentials.load(folder)
+    if key is None:  # `serve` run by hand, not through `start`
+        key = credentials.generate()
+        credentials.write(folder, key)
     try:
-        app = LocalCloudApp(port)
+        app = LocalCloudApp(port, key)
     except LabelsUnavailable as exc:
         # One line that names the fix, last in the log, which `start` shows.
         log.error("cannot start: %s", exc)

@@ -12,7 +12,9 @@ def _section(title: str, rows: list[str]) -> list[str]:
 
 
 def render(report: dict[str, Any]) -> str:
-    lines = [f"local cloud running at {report['endpoint']} (pid {report['pid']}, up {report['uptime_s']} s)"]
+    owner = report.get("owner", {}).get("user", "?")
+    lines = [f"local cloud of {owner} running at {report['endpoint']} (pid {report['pid']}, "
+             f"up {report['uptime_s']} s)"]
     labels = report.get("labels", {})
     lines.append(f"DetectLabels answers from: {labels.get('source', '?')} ({labels.get('model_version', '?')})")
     lines += _section(

@@ -21,6 +21,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from helpers.localcloud import faults
+from helpers.localcloud.auth import client as signing
 from helpers.localcloud.faults import Call, Rules, make_rule
 from tests.localcloud.lambdas import deploy
 
@@ -134,7 +135,7 @@ def test_inject_list_and_clear_through_the_admin_endpoints(endpoint):
     assert faults.clear(endpoint) == 1 and faults.rules(endpoint) == []
     with pytest.raises(faults.FaultRuleError, match="give 'status'"):
         faults.inject(endpoint, service="lambda", operation="Invoke", error="Unheard")
-    request = urllib.request.Request(endpoint + "/_localcloud/faults", data=b"[1]", method="POST")
+    request = signing.signed_request(endpoint, "POST", "/_localcloud/faults", b"[1]")
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request)
     assert refused.value.code == 400 and json.loads(refused.value.read())["error"] == "InvalidFaultRule"

@@ -12,6 +12,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
+from helpers.localcloud import process
 from tests.localcloud.lambdas import deploy, make_zip
 
 INTROSPECT = """
@@ -302,7 +303,7 @@ def test_idle_environments_are_reaped(lam, iam, localcloud):
 
 
 def warm_count(endpoint: str, name: str) -> int:
-    return requests.get(f"{endpoint}/_localcloud/status", timeout=10).json()["warm_environments"].get(name, 0)
+    return process.status(int(endpoint.rsplit(":", 1)[1]))["warm_environments"].get(name, 0)
 
 
 def wait_for_object(s3, bucket: str, key: str, seconds: float = 20) -> bool:

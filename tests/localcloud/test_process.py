@@ -17,10 +17,12 @@ import pytest
 
 from helpers import target
 from helpers.localcloud import config, process
-from tests.conftest import _free_port
+from helpers.localcloud.auth import credentials
+from tests.conftest import CREDENTIAL_VARIABLES, _free_port
 from tests.localcloud.lambdas import deploy
 
 REPO = Path(__file__).resolve().parents[2]
+LOCAL_KEY = credentials.Credentials("LKIAEXAMPLEEXAMPLE00", "local-secret")
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
@@ -64,6 +66,7 @@ def test_start_prints_endpoint_and_reuses_a_healthy_instance(own_instance):
     again = cli("start", "--port", str(own_instance))
     assert again.returncode == 0
     assert f"local cloud running at http://127.0.0.1:{own_instance} (pid {first.pid})" in again.stdout
+    assert f'eval "$(python -m helpers.localcloud env --port {own_instance})"' in again.stdout
     assert process.pid_file(own_instance).read_text().strip() == str(first.pid)
 
 
@@ -85,7 +88,8 @@ def test_port_held_by_another_program_is_a_clear_error(localcloud):
 
 def test_stop_ends_its_process_and_lambda_workers(own_instance):
     endpoint = config.endpoint_url(own_instance)
-    kwargs = dict(endpoint_url=endpoint, region_name="us-east-1")
+    kwargs = dict(endpoint_url=endpoint, region_name="us-east-1",
+                  **process.find(own_instance).credentials.as_client_kwargs())
     lam, iam = boto3.client("lambda", **kwargs), boto3.client("iam", **kwargs)
     name = deploy(lam, iam, "import os\n\ndef handler(event, context):\n    return os.getpid()\n")
     worker = json.loads(lam.invoke(FunctionName=name)["Payload"].read())
@@ -127,7 +131,7 @@ def test_status_reports_what_is_deployed(localcloud, client):
     port = localcloud.rsplit(":", 1)[1]
     result = cli("status", "--port", port)
     assert result.returncode == 0, result.stderr
-    assert f"local cloud running at {localcloud}" in result.stdout
+    assert f"local cloud of {process.owner()['user']} running at {localcloud}" in result.stdout
     for expected in (f"status-{suffix}", name, api["id"], "DetectLabels answers from: model", "not Rekognition's"):
         assert expected in result.stdout
     report = json.loads(cli("status", "--port", port, "--json").stdout)
@@ -148,7 +152,7 @@ def test_logs_show_the_instance_log(localcloud):
 
 
 def test_target_local_points_boto3_at_the_running_local_cloud(localcloud, monkeypatch):
-    for key in ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "AWS_REGION", *config.DUMMY_CREDENTIALS):
+    for key in ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "AWS_REGION", *CREDENTIAL_VARIABLES):
         if key in os.environ:
             monkeypatch.setenv(key, os.environ[key])
         else:
@@ -159,10 +163,10 @@ def test_target_local_points_boto3_at_the_running_local_cloud(localcloud, monkey
     assert boto3.client("sts").get_caller_identity()["Account"] == config.ACCOUNT_ID
 
 
-def test_target_aws_drops_the_local_endpoint_and_dummy_credentials(monkeypatch):
+def test_target_aws_drops_the_local_endpoint_and_the_local_key(monkeypatch):
     monkeypatch.setenv("AWS_PROFILE", "before")  # recorded, so teardown restores the original
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
-    for key, value in config.DUMMY_CREDENTIALS.items():
+    for key, value in LOCAL_KEY.as_env().items():
         monkeypatch.setenv(key, value)
     chosen = target.use("aws", "eu-central-1", profile="sandbox")
     assert chosen.endpoint_url is None
@@ -176,7 +180,7 @@ def test_unknown_target_is_refused():
 
 
 def test_target_aws_keeps_the_learners_own_profile_and_credentials(monkeypatch):
-    for key, value in config.DUMMY_CREDENTIALS.items():
+    for key, value in LOCAL_KEY.as_env().items():
         monkeypatch.setenv(key, value)  # recorded, so teardown restores the suite's credentials
     monkeypatch.setenv("AWS_PROFILE", "workshop")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAREALKEY")

@@ -22,6 +22,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ParamValidationError
 
+from helpers.localcloud.auth import client as signing
 from helpers.localcloud.rekognition.checks import MAX_INLINE_BYTES, MAX_S3_OBJECT_BYTES
 
 from . import rekognition_images as images
@@ -459,18 +460,8 @@ def test_empty_image_is_invalid_parameter(rekognition):
 
 
 def _post(endpoint: str, body: bytes) -> tuple[int, dict]:
-    request = urllib.request.Request(
-        endpoint + "/",
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/x-amz-json-1.1",
-            "X-Amz-Target": "RekognitionService.DetectLabels",
-            # moto reads account and region from the credential scope; it checks no signature.
-            "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20250101/us-east-1/rekognition/aws4_request, "
-            "SignedHeaders=host, Signature=0",
-        },
-    )
+    request = signing.signed_request(endpoint, "POST", "/", body, service="rekognition", headers={
+        "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "RekognitionService.DetectLabels"})
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read())

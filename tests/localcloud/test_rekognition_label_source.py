@@ -40,7 +40,8 @@ def port(localcloud):  # the session's local cloud set LOCALCLOUD_HOME to a temp
 def test_canned_opt_out_answers_motos_label_and_says_so(port):
     started = cli("start", "--port", str(port), LOCALCLOUD_LABELS="canned")
     assert started.returncode == 0, started.stderr
-    rekognition = boto3.client("rekognition", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1")
+    rekognition = boto3.client("rekognition", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                               **process.find(port).credentials.as_client_kwargs())
     answer = rekognition.detect_labels(Image={"Bytes": images.png()})
     assert [label["Name"] for label in answer["Labels"]] == ["Mobile Phone"]
     # Features and the Settings filters apply to the canned label too.

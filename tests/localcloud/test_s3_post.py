@@ -26,7 +26,9 @@ import requests
 from botocore.config import Config
 
 from helpers.localcloud import s3 as local_s3
+from helpers.localcloud.auth import client as signing
 from helpers.localcloud.s3 import exceptions, form, policy
+from helpers.localcloud.s3.lifecycle import ADMIN_PATH as ADMIN
 from helpers.localcloud.s3.lifecycle import due
 from tests.localcloud.lambdas import deploy
 
@@ -173,14 +175,15 @@ def test_fields_after_the_file_are_ignored_and_a_text_file_is_kept_byte_for_byte
     assert stored["Metadata"] == {}  # x-amz-meta-late came after the file
 
 
-def test_x_ignore_fields_need_no_condition_and_a_post_without_policy_is_not_checked(s3, bucket):
+def test_x_ignore_fields_need_no_condition_and_a_post_without_policy_is_refused(s3, bucket):
     upload = presign(s3, bucket)
     assert post(upload, fields={"x-ignore-submit": "Upload"}).status_code == 204
-    # No policy at all: nothing to hold the form to (on AWS only a publicly writable bucket takes it).
+    # No policy, no signature: an anonymous upload, which S3 takes only into a publicly writable
+    # bucket, and no bucket here is one (a cross-site form could otherwise write into the learner's).
     bare = requests.post(upload["url"], data={"key": "anything/free.bin"},
                          files={"file": ("f", b"\r\n\x00", "application/octet-stream")}, timeout=60)
-    assert bare.status_code == 204, bare.text
-    assert s3.get_object(Bucket=bucket, Key="anything/free.bin")["Body"].read() == b"\r\n\x00"
+    assert bare.status_code == 403 and "<Code>AccessDenied</Code>" in bare.text, bare.text
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="anything/")
 
 
 def test_sizes_at_the_ends_of_the_range_are_accepted(s3, bucket):
@@ -522,18 +525,17 @@ def test_the_admin_endpoint_and_the_cli(s3, localcloud, bucket):
     s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
         {"ID": "day", "Status": "Enabled", "Filter": {"Prefix": "t/"}, "Expiration": {"Days": 1}}]})
     put(s3, bucket, "t/one", "t/two")
-    path = f"{localcloud}/_localcloud/s3/lifecycle"
     for bad in ("days=-1", "days=soon", ""):
         with pytest.raises(urllib.error.HTTPError) as raised:
-            urllib.request.urlopen(urllib.request.Request(f"{path}?{bad}", data=b"", method="POST"))
+            urllib.request.urlopen(signing.signed_request(localcloud, "POST", f"{ADMIN}?{bad}"))
         assert raised.value.code == 400 and json.loads(raised.value.read())["error"] == "InvalidDays"
     with pytest.raises(urllib.error.HTTPError) as raised:
-        urllib.request.urlopen(f"{path}?days=2")  # GET changes nothing
+        urllib.request.urlopen(signing.signed_request(localcloud, "GET", f"{ADMIN}?days=2"))  # GET changes nothing
     assert raised.value.code == 405
     with pytest.raises(local_s3.LifecycleError, match="between 0 and"):
         local_s3.expire(localcloud, days=-1, bucket=bucket)
-    with urllib.request.urlopen(urllib.request.Request(f"{path}?days=2&bucket={bucket}",
-                                                       data=b"", method="POST")) as response:
+    with urllib.request.urlopen(signing.signed_request(localcloud, "POST", f"{ADMIN}?days=2&bucket={bucket}")
+                                ) as response:
         report = json.loads(response.read())
     assert sorted(e["key"] for e in report["expired"]) == ["t/one", "t/two"]
     assert datetime.fromisoformat(report["as_of"]) - datetime.fromisoformat(report["now"]) == timedelta(days=2)

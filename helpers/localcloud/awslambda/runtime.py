@@ -33,6 +33,7 @@ from typing import Any
 from moto.awslambda.exceptions import LambdaClientError
 
 from .. import config
+from ..auth import credentials as auth_credentials
 from ..hooks import Hook, register
 # The worker's framing, shared: bootstrap.py is standard library only, so importable here too.
 from . import bootstrap, logs, packages
@@ -42,6 +43,8 @@ log = logging.getLogger("localcloud.lambda")
 SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024  # 6291456 bytes, request and response
 SYNC_RESPONSE_LIMIT = 6291556  # the figure Lambda's error message names
 ASYNC_PAYLOAD_LIMIT = 256 * 1024
+# moto lets a function be created without a real role; its environment still needs credentials.
+_FALLBACK_ROLE = "arn:aws:iam::{account}:role/localcloud-function-without-role"
 INIT_TIMEOUT_S = 10.0  # Lambda's limit for the init phase of an on-demand environment
 IDLE_SECONDS = float(os.environ.get("LOCALCLOUD_LAMBDA_IDLE_SECONDS", 300))
 MAX_ENVIRONMENTS = int(os.environ.get("LOCALCLOUD_LAMBDA_MAX_ENVIRONMENTS", 32))
@@ -98,6 +101,7 @@ class FunctionSpec:
     env_vars: tuple[tuple[str, str], ...]
     code_sha: str
     layers: tuple[str, ...]
+    role: str = ""  # the execution role: its credentials are the environment's, as on Lambda
 
     @property
     def key(self) -> str:
@@ -153,9 +157,12 @@ def _worker_env(spec: FunctionSpec, task_root: Path, runtime_dir: Path, tmp_dir:
             # Never read the developer's own ~/.aws files.
             "AWS_CONFIG_FILE": os.devnull,
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-            **config.DUMMY_CREDENTIALS,
         }
     )
+    # Temporary credentials for the function's role, issued by this local cloud's STS; the
+    # front door accepts nothing unsigned, so they are also what lets the handler call it.
+    env.update(auth_credentials.issue_for_role(spec.role or _FALLBACK_ROLE.format(account=spec.account_id),
+                                               spec.name, spec.region).as_env())
     return env
 
 
@@ -422,6 +429,7 @@ def _lookup(function: str, qualifier: str | None, account_id: str, region: str):
         env_vars=tuple(sorted((fn.environment_vars or {}).items())),
         code_sha=fn.code_sha_256,
         layers=tuple(arn for arn, _ in layers),
+        role=fn.role or "",
     )
     return spec, fn.code_bytes, layers
 

@@ -199,8 +199,9 @@ def run(endpoint: str, *, days: float, bucket: str | None = None) -> dict[str, A
     query = {"days": repr(float(days)) if not float(days).is_integer() else str(int(days))}
     if bucket is not None:
         query["bucket"] = bucket
-    request = urllib.request.Request(f"{endpoint.rstrip('/')}{ADMIN_PATH}?{urllib.parse.urlencode(query)}",
-                                     data=b"", method="POST")
+    from ..auth import client
+
+    request = client.signed_request(endpoint, "POST", f"{ADMIN_PATH}?{urllib.parse.urlencode(query)}")
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return json.loads(response.read())

@@ -8,21 +8,24 @@
 * ``history`` — ``assignedVariables`` in the history as JSON;
 * ``lambda_tasks`` — ``Lambda.<Code>`` error names for plain function ARN Tasks;
 * ``error_matching`` — ``States.Runtime`` is never retried or caught;
-* ``api_errors`` — API errors such as ``InvalidDefinition`` carry their code.
+* ``api_errors`` — API errors such as ``InvalidDefinition`` carry their code;
+* ``service_calls`` — its calls to Lambda and other services are signed with the instance's key.
 
 What still differs from AWS is listed in ``docs/fidelity/stepfunctions.md``.
 """
 
 from __future__ import annotations
 
-from . import api_errors, error_matching, executions, history, jsonata, lambda_tasks, limits
+from . import api_errors, error_matching, executions, history, jsonata, lambda_tasks, limits, service_calls
 
 # Every module that registers hooks (tests/localcloud/test_hooks.py imports them).
-HOOK_MODULES = ("api_errors", "error_matching", "executions", "history", "jsonata", "lambda_tasks", "limits")
+HOOK_MODULES = ("api_errors", "error_matching", "executions", "history", "jsonata", "lambda_tasks", "limits",
+                "service_calls")
 
 
-def install() -> None:
-    """Install the Step Functions hooks into moto."""
+def install(access_key_id: str, secret_access_key: str) -> None:
+    """Install the Step Functions hooks into moto; its service calls sign with this key."""
+    service_calls.install(access_key_id, secret_access_key)
     jsonata.install()
     limits.install()
     executions.install()
