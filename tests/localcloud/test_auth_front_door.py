@@ -74,7 +74,7 @@ def test_the_right_key_with_a_wrong_secret_does_not_match(localcloud):
                                 ("sts", lambda c: c.get_caller_identity(), "SignatureDoesNotMatch")]:
         client = boto3.client(service, endpoint_url=localcloud, region_name="us-east-1", config=NO_RETRIES,
                               aws_access_key_id=key, aws_secret_access_key="not-the-secret")
-        assert error_of(lambda: call(client))[0] == code
+        assert error_of(lambda c=client, f=call: f(c))[0] == code
 
 
 def test_functions_call_the_local_cloud_with_credentials_it_issued_for_their_role(client):
@@ -158,12 +158,11 @@ def test_state_folders_and_the_key_are_private(localcloud):
 
 
 def test_localcloud_env_lines_make_any_sdk_work(localcloud):
-    script = ('eval "$(python -m helpers.localcloud env --port %d)" && '
-              'python -c "import boto3; print(boto3.client(\'sts\').get_caller_identity()[\'Account\'])"'
-              % port_of(localcloud))
+    script = (f'eval "$(python -m helpers.localcloud env --port {port_of(localcloud)})" && '
+              'python -c "import boto3; print(boto3.client(\'sts\').get_caller_identity()[\'Account\'])"')
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    done = subprocess.run(["bash", "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(["bash", "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == config.ACCOUNT_ID
 
@@ -184,7 +183,7 @@ def _python_for(user: str) -> str | None:
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
     for candidate in (sys.executable, shutil.which(version, path="/usr/local/bin:/usr/bin")):
         if candidate and subprocess.run(["runuser", "-u", user, "--", candidate, "-c", "pass"],
-                                        capture_output=True).returncode == 0:
+                                        capture_output=True, check=False).returncode == 0:
             return candidate
     return None
 
@@ -207,7 +206,7 @@ def test_a_second_os_user_gets_their_own_local_cloud_and_runs_as_themselves(loca
     def as_second(*args: str, extra: dict | None = None) -> subprocess.CompletedProcess:
         env_args = [f"{k}={v}" for k, v in {**env, **(extra or {})}.items()]
         return subprocess.run(["runuser", "-u", user, "--", "env", "-i", *env_args, *args], cwd=REPO,
-                              capture_output=True, text=True, timeout=180)
+                              capture_output=True, text=True, timeout=180, check=False)
 
     theirs = port_of(localcloud) + 1
     try:

@@ -9,7 +9,6 @@ import time
 import uuid
 
 import pytest
-import requests
 from botocore.exceptions import ClientError
 
 from helpers.localcloud import process
