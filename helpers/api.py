@@ -28,6 +28,7 @@ from typing import Any
 
 import requests
 
+from . import limits
 from .prerequisites import MissingPrerequisite
 from .workbook import Workbook
 
@@ -269,6 +270,8 @@ def ensure(wb: Workbook, function_arn: str) -> Api:
     if changed or not _serves(wb, api_id, fingerprint):
         wb.client("apigateway").create_deployment(restApiId=api_id, stageName=wb.names.stage, description=fingerprint)
         changed = True
+    if limits.applies(wb):  # on AWS: the stage's rate and burst (helpers/limits.py says why)
+        changed |= limits.throttle_stage(wb, api_id)
     return Api(api_id, wb.names.api, wb.names.stage, invoke_url(wb, api_id), changed)
 
 

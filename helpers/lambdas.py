@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from . import iam
+from . import iam, limits
 from .workbook import Workbook
 
 FUNCTIONS_DIR = Path(__file__).resolve().parents[1] / "notebooks" / "functions"
@@ -118,6 +118,7 @@ def deploy(wb: Workbook, key: str, *, environment: dict[str, str] | None = None,
             wb, lambda: lam.create_function(FunctionName=name, Code={"ZipFile": zipped}, Tags=wb.tags,
                                             Description=f"workbook: {key.replace('_', ' ')}", **config))
         lam.get_waiter("function_active_v2").wait(FunctionName=name)
+        _limit(wb, key)
         return Deployed(name, created["FunctionArn"], sha, changed=True)
 
     changed = False
@@ -130,7 +131,14 @@ def deploy(wb: Workbook, key: str, *, environment: dict[str, str] | None = None,
         lam.get_waiter("function_updated_v2").wait(FunctionName=name)
         changed = True
     lam.tag_resource(Resource=current["FunctionArn"], Tags=wb.tags)
+    _limit(wb, key)
     return Deployed(name, current["FunctionArn"], sha, changed)
+
+
+def _limit(wb: Workbook, key: str) -> None:
+    """On AWS, the function's reserved concurrency (helpers/limits.py says why, and what a caller sees)."""
+    if limits.applies(wb) and key in limits.RESERVED_CONCURRENCY:
+        limits.reserve_concurrency(wb, key)
 
 
 def _config_differs(current: dict[str, Any], wanted: dict[str, Any]) -> bool:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from .throttling import Limits, limits_of
+
 log = logging.getLogger("localcloud.apigateway")
 
 SNAPSHOT_ATTRIBUTE = "localcloud_snapshot"
@@ -58,6 +60,7 @@ class StageTarget:
     deployment_id: str | None
     variables: Mapping[str, str]
     api: DeployedApi
+    throttle: Limits | None = None  # the stage's rate and burst (UpdateStage /*/*/throttling/...)
 
 
 def _resource_paths(resources: Mapping[str, Any]) -> dict[str, str]:
@@ -162,4 +165,5 @@ def find_stage(api_id: str, stage_name: str) -> StageTarget | None:
         deployment_id=stage.deployment_id,
         variables=MappingProxyType(dict(stage.variables or {})),
         api=snapshot,
+        throttle=limits_of(stage),
     )

@@ -88,6 +88,12 @@ def internal_server_error(reason: str, status: int = 500, response_type: str | N
     )
 
 
+def too_many_requests(reason: str) -> GatewayError:
+    """The stage's throttling refused the request (its token bucket was empty): THROTTLED, 429."""
+    return GatewayError(429, '{"message":"Too Many Requests"}', error_type="TooManyRequestsException",
+                        reason=reason, response_type="THROTTLED", message="Too Many Requests")
+
+
 def request_too_long(reason: str) -> GatewayError:
     """Lambda refused the proxy event as over its 6 MB payload limit: AWS answers 413, not 5xx.
 

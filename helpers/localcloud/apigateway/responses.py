@@ -1,7 +1,7 @@
 """Wire side of the API Gateway data plane: one WSGI call per API request.
 
-Checks happen in API Gateway's order: body size, API and stage, resource and method, API key,
-then the integration. Every answer, from the integration or from the gateway itself, carries
+Checks happen in API Gateway's order: body size, API and stage, the stage's throttling,
+resource and method, API key, then the integration. Every answer, from the integration or from the gateway itself, carries
 ``x-amzn-RequestId`` (the ``requestContext.requestId`` the integration saw) and
 ``x-amz-apigw-id`` (the extended request id); gateway errors add ``x-amzn-ErrorType``. A gateway
 error becomes its answer in :mod:`.gateway_responses`, which applies the deployed API's own
@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl
 from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Response
 
-from . import apikeys, deployments, errors, gateway_responses, integrations, router
+from . import apikeys, deployments, errors, gateway_responses, integrations, router, throttling
 from .context import ApiRequest, ApiResponse, Invocation, Progress, new_extended_request_id, new_request_id
 
 log = logging.getLogger("localcloud.apigateway")
@@ -126,6 +126,9 @@ class ExecuteApiApp:
         if stage is None:
             raise errors.forbidden(f"no stage {stage_name!r} on API {api_id!r}")
         progress.stage = stage
+        if not throttling.STAGES.admit(api_id, stage_name, stage.throttle):
+            raise errors.too_many_requests(f"stage throttling: at most {stage.throttle.rate:g} requests a second, "
+                                           f"bursts of {stage.throttle.burst}")
         if path is None:
             # https://{api}.execute-api.../{stage} without the trailing slash reaches no resource.
             raise errors.missing_authentication_token("no path after the stage name")
