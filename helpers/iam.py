@@ -21,11 +21,11 @@ def ensure_role(wb: Workbook, key: str) -> str:
     service = "states" if key == "state_machine" else "lambda"
     try:
         arn = iam.get_role(RoleName=name)["Role"]["Arn"]
-        iam.update_assume_role_policy(RoleName=name, PolicyDocument=policies.trust_policy(service))
+        iam.update_assume_role_policy(RoleName=name, PolicyDocument=policies.trust_policy(wb.names, service))
     except iam.exceptions.NoSuchEntityException:
         arn = iam.create_role(
             RoleName=name,
-            AssumeRolePolicyDocument=policies.trust_policy(service),
+            AssumeRolePolicyDocument=policies.trust_policy(wb.names, service),
             Description=f"{name}: only what the workbook's {key.replace('_', ' ')} needs",
             Tags=wb.names.tag_list(),
         )["Role"]["Arn"]

@@ -21,15 +21,40 @@ TRUST = {
 }
 
 
-def trust_policy(service: str) -> str:
+def trust_policy(names: Names, service: str) -> str:
+    """Who may assume the role: the service, and only on behalf of this account (confused deputy).
+
+    ``aws:SourceAccount`` on both: the service may assume the role only for a resource of this
+    account, never because another account's function or state machine names this role.
+    Step Functions also documents ``aws:SourceArn``: the state machines of this account and
+    region. Lambda documents no ``aws:SourceArn`` for assuming an execution role, so none is set.
+    """
+    condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": names.account_id}}
+    if service == "states":
+        condition["ArnLike"] = {
+            "aws:SourceArn": f"arn:{names.partition}:states:{names.region}:{names.account_id}:stateMachine:*"}
     return json.dumps(
         {
             "Version": "2012-10-17",
             "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": TRUST[service]}, "Action": "sts:AssumeRole"}
+                {"Effect": "Allow", "Principal": {"Service": TRUST[service]}, "Action": "sts:AssumeRole",
+                 "Condition": condition}
             ],
         }
     )
+
+
+def bucket_policy(names: Names) -> dict[str, Any]:
+    """Refuse any request to the bucket that does not come over TLS (aws:SecureTransport false).
+
+    A Deny for every principal: it overrides any Allow, and S3 does not count it as public
+    (Block Public Access stays on). Presigned POSTs, boto3 and Rekognition all use HTTPS.
+    """
+    return document([{
+        "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": [names.bucket_arn, f"{names.bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }])
 
 
 def document(statements: list[Statement]) -> dict[str, Any]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from . import policies
 from .workbook import Workbook
 
 STAGING_EXPIRY_DAYS = 1  # staged bytes the workflow never picked up do not linger
@@ -43,6 +45,10 @@ def ensure_bucket(wb: Workbook) -> str:
         ]},
     )
     s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": wb.names.tag_list()})
+    if not wb.is_local:
+        # HTTPS only. Not on the local cloud: its endpoint is plain HTTP on the loopback, where
+        # the policy would, as on AWS, refuse every request (moto even ignores the condition).
+        s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policies.bucket_policy(wb.names)))
     return bucket
 
 

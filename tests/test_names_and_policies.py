@@ -107,3 +107,42 @@ def test_no_policy_grants_wildcard_actions_or_foreign_resources(key):
             else:
                 assert "alice" in resource
     assert "FullAccess" not in json.dumps(policies.FOR_ROLE[key](NAMES))
+
+
+# --- confused deputy and transport (issue 9, point 8) -----------------------------------------
+
+
+def test_lambda_roles_trust_lambda_only_for_this_account():
+    (statement,) = json.loads(policies.trust_policy(NAMES, "lambda"))["Statement"]
+    assert statement["Principal"] == {"Service": "lambda.amazonaws.com"} and statement["Action"] == "sts:AssumeRole"
+    # Lambda documents no aws:SourceArn for assuming an execution role: only the account is named.
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": NAMES.account_id}}
+
+
+def test_the_state_machine_role_trusts_step_functions_only_for_this_accounts_state_machines():
+    (statement,) = json.loads(policies.trust_policy(NAMES, "states"))["Statement"]
+    assert statement["Principal"] == {"Service": "states.amazonaws.com"}
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": NAMES.account_id},
+        "ArnLike": {"aws:SourceArn": f"arn:aws:states:{NAMES.region}:{NAMES.account_id}:stateMachine:*"},
+    }
+    assert NAMES.state_machine_arn.startswith(statement["Condition"]["ArnLike"]["aws:SourceArn"][:-1])
+
+
+def test_the_bucket_refuses_requests_without_tls():
+    (statement,) = policies.bucket_policy(NAMES)["Statement"]
+    assert statement == {
+        "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": [NAMES.bucket_arn, f"{NAMES.bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def test_roles_created_on_the_local_cloud_carry_the_conditions(localcloud):
+    from helpers import iam, workbook
+
+    wb = workbook.start("local", "us-east-1", "trust-test", port=int(localcloud.rsplit(":", 1)[1]))
+    iam.ensure_role(wb, "state_machine")
+    stored = wb.client("iam").get_role(RoleName=wb.names.role("state_machine"))["Role"]["AssumeRolePolicyDocument"]
+    stored = json.loads(stored) if isinstance(stored, str) else stored
+    assert stored["Statement"][0]["Condition"]["StringEquals"] == {"aws:SourceAccount": wb.account_id}
