@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from . import masking
 from . import target as targets
 from .names import Names, check_prefix
 
@@ -59,4 +60,7 @@ def start(target: str = "local", region: str = "us-east-1", prefix: str = "workb
     check_prefix(prefix)
     chosen = targets.use(target, region, profile=profile, port=port)
     account_id = boto3.client("sts", region_name=region).get_caller_identity()["Account"]
-    return Workbook(target=chosen, names=Names(prefix=prefix, account_id=account_id, region=region))
+    session = Workbook(target=chosen, names=Names(prefix=prefix, account_id=account_id, region=region))
+    if not session.is_local:
+        masking.install(account_id)  # outputs get shared: no real account id in them
+    return session
