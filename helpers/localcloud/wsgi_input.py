@@ -5,20 +5,58 @@ from __future__ import annotations
 import io
 from typing import Any
 
+_CHUNK = 64 * 1024
+# What a refusal reads of an unwanted body so the connection can carry the next request;
+# beyond it the connection is closed instead.
+DRAIN_LIMIT = 1024 * 1024
 
-def buffer_body(environ: dict[str, Any]) -> bytes:
-    """Read the whole body and put it back, so moto can still read it."""
+
+class BodyTooLarge(ValueError):
+    """The body is longer than the check reading it may hold in memory."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the request body is over {limit} bytes")
+        self.limit = limit
+
+
+def buffer_body(environ: dict[str, Any], limit: int | None = None) -> bytes:
+    """Read the whole body and put it back, so moto can still read it.
+
+    With ``limit``, a body declared or found longer is refused with :class:`BodyTooLarge`
+    before (or as soon as) more than ``limit`` bytes would be held.
+    """
     stream = environ.get("wsgi.input")
     if stream is None:
         return b""
     length = environ.get("CONTENT_LENGTH")
     if length:
+        if limit is not None and int(length) > limit:
+            raise BodyTooLarge(limit)
         body = stream.read(int(length))
     elif environ.get("wsgi.input_terminated"):
-        body = stream.read()
+        body = stream.read() if limit is None else stream.read(limit + 1)
+        if limit is not None and len(body) > limit:
+            raise BodyTooLarge(limit)
     else:
         body = b""
     environ["wsgi.input"] = io.BytesIO(body)
     if not length and body:
         environ["CONTENT_LENGTH"] = str(len(body))
     return body
+
+
+def discard_body(environ: dict[str, Any], limit: int = DRAIN_LIMIT) -> bool:
+    """Read and drop the body in pieces; False when it is longer than ``limit`` (close the connection)."""
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return True
+    length = environ.get("CONTENT_LENGTH")
+    if length and int(length) > limit:
+        return False
+    remaining = int(length) if length else limit + 1
+    while remaining > 0:
+        chunk = stream.read(min(_CHUNK, remaining))
+        if not chunk:
+            return True
+        remaining -= len(chunk)
+    return bool(length)

@@ -257,3 +257,25 @@ def test_browser_post_uploads_need_a_policy_signed_by_a_key_of_this_instance(loc
     assert refused.status_code == 403 and "<Code>InvalidAccessKeyId</Code>" in refused.text
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket="post-signed").get("Contents", [])]
     assert keys == ["uploads/a.png"]
+
+
+def test_a_body_too_large_to_hash_is_refused_before_it_is_read(localcloud):
+    """A signed call declaring 100 MB is answered at once, with nothing read: no memory spent on it."""
+    import socket
+    from datetime import datetime, timezone
+
+    now = datetime.now(timezone.utc)
+    key = os.environ["AWS_ACCESS_KEY_ID"]
+    head = (f"POST / HTTP/1.1\r\nHost: 127.0.0.1:{port_of(localcloud)}\r\n"
+            "X-Amz-Target: DynamoDB_20120810.ListTables\r\nContent-Type: application/x-amz-json-1.0\r\n"
+            f"X-Amz-Date: {now:%Y%m%dT%H%M%SZ}\r\nContent-Length: 100000000\r\n"
+            f"Authorization: AWS4-HMAC-SHA256 Credential={key}/{now:%Y%m%d}/us-east-1/dynamodb/aws4_request, "
+            f"SignedHeaders=host;x-amz-date;x-amz-target, Signature={'0' * 64}\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", port_of(localcloud)), timeout=10) as sock:
+        sock.sendall(head.encode())
+        answer = b""
+        while chunk := sock.recv(65536):  # the server closes the connection: the body was never read
+            answer += chunk
+        answer = answer.decode()
+    assert answer.startswith("HTTP/1.1 413"), answer
+    assert "RequestEntityTooLarge" in answer and "over 70167211 bytes" in answer

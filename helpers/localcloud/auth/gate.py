@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .. import wire_errors
-from ..wsgi_input import buffer_body
+from ..wsgi_input import BodyTooLarge, buffer_body, discard_body
 from . import credentials, sigv2, sigv4
 
 log = logging.getLogger("localcloud.auth")
@@ -81,6 +81,12 @@ REFUSALS: dict[str, dict[str, tuple[str, int, str]]] = {
         "rest-json": ("InvalidSignatureException", 403, ""),
         "query": ("SignatureDoesNotMatch", 403, ""),
     },
+    "too-large": {  # the message is the BodyTooLarge's
+        "rest-xml": ("EntityTooLarge", 400, ""),
+        "json": ("RequestEntityTooLarge", 413, ""),
+        "rest-json": ("RequestEntityTooLargeException", 413, ""),
+        "query": ("RequestEntityTooLarge", 413, ""),
+    },
     "malformed": {  # the message is the sigv4.Malformed's
         "rest-xml": ("AuthorizationHeaderMalformed", 400, ""),
         "json": ("IncompleteSignatureException", 400, ""),
@@ -92,6 +98,9 @@ _SKEWED_S3 = ("RequestTimeTooSkewed", 403, "The difference between the request t
 # The X-Amz-Target prefixes of the JSON services the workbook uses, for unsigned requests.
 _TARGET_SERVICES = {"DynamoDB": "dynamodb", "AWSStepFunctions": "states", "Logs": "logs",
                     "RekognitionService": "rekognition"}
+# The most a signature check holds in memory to hash a body: Lambda's largest request
+# (CreateFunction with a 50 MB zip, base64-encoded: "Request must be smaller than 70167211 bytes").
+MAX_HASHED_BODY = 70167211
 _OPEN_PATHS = re.compile(r"^/(_aws/execute-api/|restapis/[^/]+/[^/]+/_user_request_)")
 _ADMIN_BODY_TYPES = ("application/json",)
 
@@ -147,7 +156,7 @@ class Gate:
             log.warning("refused a request for host %r (%s %s, Origin %r): only the loopback on port %d is "
                         "served; a web page may be trying DNS rebinding", host, environ.get("REQUEST_METHOD"),
                         environ.get("PATH_INFO"), environ.get("HTTP_ORIGIN"), self.port)
-        return _plain(start_response, 403, f"Forbidden: the local cloud serves only http://127.0.0.1:{self.port} "
+        return _plain(environ, start_response, 403, f"Forbidden: the local cloud serves only http://127.0.0.1:{self.port} "
                                            f"(or localhost), not host {host!r}")
 
     # --- 2. the local cloud's own endpoints -----------------------------------------------
@@ -160,18 +169,18 @@ class Gate:
         if browser:
             log.warning("refused a browser request to %s (it carried %s)", environ.get("PATH_INFO"),
                         ", ".join(h[5:].replace("_", "-").title() for h in browser))
-            return _plain(start_response, 403, "Forbidden: the local cloud's own endpoints do not answer browsers")
+            return _plain(environ, start_response, 403, "Forbidden: the local cloud's own endpoints do not answer browsers")
         content_type = environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
         if environ.get("CONTENT_LENGTH") not in (None, "", "0") and content_type not in _ADMIN_BODY_TYPES:
-            return _plain(start_response, 415, f"Unsupported Media Type: send a JSON body (Content-Type: "
+            return _plain(environ, start_response, 415, f"Unsupported Media Type: send a JSON body (Content-Type: "
                                                f"application/json), not {content_type or 'none'}")
         try:
             known = self._verify(environ)
         except Refused as refusal:
             hint = refusal.detail or "sign the request with the instance's key (python -m helpers.localcloud env)"
-            return _plain(start_response, 403, f"Forbidden: {refusal.kind}: {hint}")
+            return _plain(environ, start_response, 403, f"Forbidden: {refusal.kind}: {hint}")
         if known.principal != "instance":
-            return _plain(start_response, 403, "Forbidden: only the instance's own credentials may call "
+            return _plain(environ, start_response, 403, "Forbidden: only the instance's own credentials may call "
                                                "/_localcloud/ endpoints")
         return None
 
@@ -219,7 +228,11 @@ class Gate:
             raise Refused("expired", str(exc), claim.service) from None
         except sigv4.Malformed as exc:
             raise Refused("malformed", str(exc), claim.service) from None
-        body = None if environ.get("HTTP_X_AMZ_CONTENT_SHA256") or claim.presigned else buffer_body(environ)
+        try:
+            body = None if environ.get("HTTP_X_AMZ_CONTENT_SHA256") or claim.presigned else \
+                buffer_body(environ, MAX_HASHED_BODY)
+        except BodyTooLarge as exc:
+            raise Refused("too-large", str(exc), claim.service) from None
         try:
             matches = sigv4.signature_matches(environ, claim, known.secret_access_key, body)
         except sigv4.Malformed as exc:
@@ -308,10 +321,11 @@ class Gate:
         message = message or refusal.detail
         log.info("refused %s %s: %s (%s)", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"), code,
                  refusal.detail or refusal.kind)
-        buffer_body(environ)  # drain it: the connection may carry the client's next request
         status_text, headers, body = wire_errors.render(
             protocol, service, code, message, status, method=environ.get("REQUEST_METHOD", "POST"),
             json_version=json_version)
+        if not discard_body(environ):  # the connection may carry the client's next request, or not
+            headers.append(("Connection", "close"))
         start_response(status_text, headers)
         return [body]
 
@@ -326,10 +340,12 @@ def _service_of_unsigned(environ: dict[str, Any]) -> str | None:
     return _TARGET_SERVICES.get(prefix)
 
 
-def _plain(start_response: Callable[..., Any], status: int, message: str) -> Response:
+def _plain(environ: dict[str, Any], start_response: Callable[..., Any], status: int, message: str) -> Response:
     import json
 
     body = json.dumps({"message": message}).encode()
-    start_response(wire_errors.status_line(status), [("Content-Type", "application/json"),
-                                                      ("Content-Length", str(len(body)))])
+    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    if not discard_body(environ):
+        headers.append(("Connection", "close"))
+    start_response(wire_errors.status_line(status), headers)
     return [body]
