@@ -68,7 +68,7 @@ def test_reserved_concurrency_is_set_and_reported(wb, receiver):
 class _RefusingLambda:
     """A Lambda client whose account has no unreserved concurrency to spare (as in a new sandbox account)."""
 
-    class exceptions:  # noqa: N801 - botocore's spelling
+    class exceptions:  # botocore spells it so
         InvalidParameterValueException = ClientError
 
     def __init__(self, message: str) -> None:
