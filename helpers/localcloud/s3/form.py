@@ -8,13 +8,18 @@ without its path (after the last ``/`` or ``\\``), or by nothing when there is n
 fields and boundaries before the file may take at most 20 KB.
 
 The file's bytes are kept exactly as sent. Parsing uses werkzeug's multipart decoder, the
-one moto's own form parsing is built on, so this reads the body as moto does.
+one moto's own form parsing is built on, so this reads the body as moto does, in pieces:
+the fields before the file are held to S3's 20 KB, the file to the limit its policy sets,
+and a body over them is not read further (see :func:`read`).
 """
 
 from __future__ import annotations
 
+import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData, Preamble
@@ -23,6 +28,7 @@ from . import exceptions
 
 # "The form data and boundaries (excluding the contents of the file) cannot exceed 20 KB."
 MAX_PRE_FILE_BYTES = 20 * 1024
+CHUNK = 64 * 1024  # the body is read in pieces of this size, never whole
 FILENAME_VARIABLE = "${filename}"
 
 
@@ -32,6 +38,12 @@ class FilePart:
     filename: str | None  # None: sent as a text field
     content_type: str | None
     data: bytes
+    size: int = -1  # the file's size; set apart from data when the file was not read in full
+    truncated: bool = False  # over its limit: ``data`` is empty, ``size`` what it would have been
+
+    def __post_init__(self) -> None:
+        if self.size < 0:
+            self.size = len(self.data)
 
     @property
     def basename(self) -> str:
@@ -95,39 +107,89 @@ def is_multipart(content_type: str) -> bool:
 
 
 def parse(body: bytes, content_type: str) -> PostForm:
-    """The form, or S3's MalformedPOSTRequest when the body is not multipart/form-data."""
+    """The form of a body held in memory (see :func:`read`), with no limit on the file."""
+    return read(io.BytesIO(body), content_type, len(body))
+
+
+def read(stream: BinaryIO, content_type: str, content_length: int | None,
+         file_limit: Callable[[list[tuple[str, str]]], int] | None = None) -> PostForm:
+    """Read the form from ``stream`` in pieces, holding at most the limits S3 sets.
+
+    S3's MalformedPOSTRequest when the body is not multipart/form-data. The fields before the
+    file may take 20 KB: beyond that, reading stops with MaxPostPreDataLengthExceededError.
+    When the file starts, ``file_limit(fields)`` says how many bytes it may have (the
+    policy's content-length-range, or S3's own maximum); a file over it is not read further
+    and comes back ``truncated``, its ``size`` what the Content-Length says it would have
+    been (or what was seen, when there is none). Parts after the file are read and dropped.
+    """
     boundary = boundary_of(content_type)
     if boundary is None:
         raise exceptions.malformed_post()
     decoder = MultipartDecoder(boundary)
-    decoder.receive_data(body)
-    decoder.receive_data(None)
+    # What the body ends with after the file when the file is the last part.
+    closing = len(b"\r\n--" + boundary + b"--\r\n")
+    fed = 0
+    finished = False
+
+    def feed() -> None:
+        nonlocal fed, finished
+        want = CHUNK if content_length is None else min(CHUNK, content_length - fed)
+        data = stream.read(want) if want > 0 else b""
+        if data:
+            fed += len(data)
+            decoder.receive_data(data)
+        else:
+            finished = True
+            decoder.receive_data(None)
+
     fields: list[tuple[str, str]] = []
     ignored: list[str] = []
     file: FilePart | None = None
     before_file = 0
     current: Field | File | None = None
     chunks: list[bytes] = []
+    held = 0
+    limit: int | None = None
+    expected: int | None = None  # the file's size if it is the last part, from the Content-Length
     try:
         while True:
             event = decoder.next_event()
-            if isinstance(event, NeedData):  # all of the input, and still no closing boundary
-                raise exceptions.malformed_post()
+            if isinstance(event, NeedData):
+                if finished:  # all of the input, and still no closing boundary
+                    raise exceptions.malformed_post()
+                if file is None and not _in_file(current) and fed - len(decoder.buffer) > MAX_PRE_FILE_BYTES:
+                    raise exceptions.fields_too_large(MAX_PRE_FILE_BYTES)
+                feed()
+                continue
             if isinstance(event, Preamble):
                 continue
             if isinstance(event, Epilogue):
                 break
             if isinstance(event, (Field, File)):
-                current, chunks = event, []
+                current, chunks, held = event, [], 0
                 if file is None and (event.name or "").lower() == "file":
-                    before_file = len(body) - len(decoder.buffer)
+                    before_file = fed - len(decoder.buffer)
+                    limit = file_limit(fields) if file_limit is not None else None
+                    # werkzeug leaves the blank line's CRLF that ends the part's headers unread.
+                    data_start = before_file + (2 if bytes(decoder.buffer[:2]) == b"\r\n" else 0)
+                    expected = None if content_length is None else content_length - data_start - closing
+                    # Refused from the Content-Length alone, before the file is read (S3 does
+                    # the same); the slack lets ignored fields follow a file within its limit.
+                    if limit is not None and expected is not None and expected - MAX_PRE_FILE_BYTES > limit:
+                        return _truncated(fields, event, before_file, expected)
                 continue
             if isinstance(event, Data) and current is not None:
-                chunks.append(event.data)
+                name = current.name or ""
+                keep = file is None  # parts after the file are ignored: never held
+                if keep:
+                    chunks.append(event.data)
+                    held += len(event.data)
+                    if name.lower() == "file" and limit is not None and held > limit:
+                        return _truncated(fields, current, before_file, max(held, expected or 0))
                 if event.more_data:
                     continue
                 data = b"".join(chunks)
-                name = current.name or ""
+                chunks = []
                 if file is not None:
                     ignored.append(name)
                 elif name.lower() == "file":
@@ -139,5 +201,16 @@ def parse(body: bytes, content_type: str) -> PostForm:
     except ValueError as exc:  # werkzeug: a part without Content-Disposition, input cut short
         raise exceptions.malformed_post() from exc
     if file is None:
-        before_file = len(body)
+        before_file = fed
     return PostForm(fields, file, before_file, ignored)
+
+
+def _in_file(current: Field | File | None) -> bool:
+    return current is not None and (current.name or "").lower() == "file"
+
+
+def _truncated(fields: list[tuple[str, str]], part: Field | File, before_file: int, size: int) -> PostForm:
+    """The form of a file over its limit: its bytes are not kept, its size is what it would be."""
+    filename = _filename(part) if isinstance(part, File) else None
+    file = FilePart(part.name or "", filename, part.headers.get("content-type"), b"", size=size, truncated=True)
+    return PostForm(fields, file, before_file)

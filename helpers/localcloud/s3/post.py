@@ -13,7 +13,14 @@ virtual-host style ``BUCKET.localhost:PORT``) whose body is multipart/form-data,
    never sees it, so nothing is stored and no notification fires;
 3. hands an accepted form to moto, leaving it in the WSGI environ under
    :data:`FORM_ENVIRON_KEY`, where the storing hook (``responses.py``) takes the key,
-   the file's exact bytes and the fields from it.
+   the file's exact bytes and the fields from it (moto gets an empty body: the form is
+   all it needs, and the body is not held twice).
+
+The body is read in pieces (``form.read``) and never held whole: a file over the policy's
+``content-length-range`` (or, without a policy, over S3's 5 GB for a POST) is refused with
+EntityTooLarge as soon as that is known: from the Content-Length when the file starts, or
+while reading it. A Content-Length over S3's maximum is refused before anything is read.
+So the server holds at most the limit that applies, plus the 20 KB of fields and one piece.
 
 A form without ``policy`` is not checked against any policy (on AWS it is accepted only by a
 bucket that lets anyone write). The signature is never verified, as moto verifies none.
@@ -22,18 +29,24 @@ A bucket that does not exist is left to moto, which answers NoSuchBucket as S3 d
 
 from __future__ import annotations
 
+import io
 import logging
+import os
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import unquote
 
-from ..wsgi_input import buffer_body
 from . import exceptions, form, policy
 
 log = logging.getLogger("localcloud.s3")
 
 FORM_ENVIRON_KEY = "localcloud.s3.post_form"
+# "The maximum allowed size for an object uploaded with POST is 5 GB" (S3's POST documentation).
+MAX_POST_OBJECT_BYTES = int(os.environ.get("LOCALCLOUD_S3_POST_MAX_BYTES", str(5 * 1024**3)))
+# After a refusal, at most this much of the unread body is read and dropped, so a client that is
+# still sending reads S3's answer instead of a reset connection; beyond it the connection closes.
+DRAIN_BYTES = 16 * 1024 * 1024
 
 
 def target_bucket(environ: dict[str, Any]) -> str | None:
@@ -79,7 +92,32 @@ def verdict(post: form.PostForm, bucket: str, now: datetime) -> None:
         return
     policy.check_signature_fields(post.names())
     decoded = policy.decode(encoded)
-    policy.enforce(decoded, bucket=bucket, fields=post.expanded(), file_size=len(post.file.data), now=now)
+    policy.enforce(decoded, bucket=bucket, fields=post.expanded(), file_size=post.file.size, now=now)
+
+
+def file_limit(fields: list[tuple[str, str]]) -> int:
+    """How many bytes the file may have, known once the fields before it are read: the
+    policy's content-length-range maximum, else S3's maximum for a POST. A policy that cannot
+    be read allows no bytes: the form is refused for its policy whatever the file."""
+    encoded = [value for name, value in fields if name.lower() == "policy"]
+    if not encoded:
+        return MAX_POST_OBJECT_BYTES
+    try:
+        decoded = policy.decode(",".join(encoded))
+    except exceptions.S3Error:
+        return 0
+    ranges = [c.maximum for c in decoded.conditions if c.operation == "content-length-range"]
+    return min([MAX_POST_OBJECT_BYTES, *ranges])
+
+
+def _drain(stream: Any, left: int | None) -> None:
+    """Read and drop what the client still sends, up to DRAIN_BYTES, a piece at a time."""
+    budget = DRAIN_BYTES if left is None else min(left, DRAIN_BYTES)
+    while budget > 0:
+        piece = stream.read(min(form.CHUNK, budget))
+        if not piece:
+            return
+        budget -= len(piece)
 
 
 def check(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes] | None:
@@ -88,14 +126,42 @@ def check(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterab
     bucket = target_bucket(environ)
     if not bucket or not bucket_exists(bucket):
         return None
-    body = buffer_body(environ)
+    stream = environ.get("wsgi.input") or io.BytesIO()
+    counted = _Counting(stream)
     try:
-        post = form.parse(body, environ.get("CONTENT_TYPE", ""))
+        length = int(environ["CONTENT_LENGTH"]) if environ.get("CONTENT_LENGTH") else None
+    except ValueError:
+        length = None
+    if length is None and not environ.get("wsgi.input_terminated"):
+        length = 0  # no length and no chunked framing: there is no body to read
+    try:
+        if length is not None and length > MAX_POST_OBJECT_BYTES + form.MAX_PRE_FILE_BYTES:
+            raise exceptions.entity_too_large(length, MAX_POST_OBJECT_BYTES)  # before reading a byte
+        post = form.read(counted, environ.get("CONTENT_TYPE", ""), length, file_limit)
         verdict(post, bucket, datetime.now(timezone.utc))
+        if post.file is not None and post.file.truncated:  # over S3's own maximum, no policy said so
+            raise exceptions.entity_too_large(post.file.size, MAX_POST_OBJECT_BYTES)
     except exceptions.S3Error as error:
         log.info("POST object to bucket %s refused: %s %s: %s", bucket, error.status, error.code, error.message)
+        _drain(stream, None if length is None else length - counted.read_bytes)
         status, headers, document = error.response()
         start_response(status, headers)
         return [document]
     environ[FORM_ENVIRON_KEY] = post
+    # moto stores from the form; it gets no second copy of the body.
+    environ["wsgi.input"] = io.BytesIO(b"")
+    environ["CONTENT_LENGTH"] = "0"
     return None
+
+
+class _Counting:
+    """A body stream that counts what is read from it (to drain what is left after a refusal)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.read_bytes = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self.read_bytes += len(data)
+        return data
