@@ -17,8 +17,10 @@ import json
 import logging
 import os
 import resource
+import signal
 import struct
 import sys
+import threading
 import time
 import traceback
 
@@ -146,7 +148,53 @@ def load_handler(handler_name):
     return handler, None
 
 
+PR_SET_PDEATHSIG = 1
+WATCHDOG_SECONDS = 0.5
+
+
+def _die_with_parent(parent_pid):
+    """End this environment when the local cloud that started it goes, however it goes.
+
+    The kernel's parent-death signal covers a server killed with SIGKILL; it is tied to the
+    thread that started us, which is why the server starts workers from one long-lived
+    thread (``workers.py``). The watchdog covers the rest: a platform without prctl, and a
+    server that died before the prctl call below (then our parent is already someone else).
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if parent_pid is None:
+        return
+
+    def watch():
+        while True:
+            if os.getppid() != parent_pid:
+                os.kill(os.getpid(), signal.SIGKILL)
+            time.sleep(WATCHDOG_SECONDS)
+
+    if os.getppid() != parent_pid:
+        os.kill(os.getpid(), signal.SIGKILL)
+    threading.Thread(target=watch, name="localcloud-watchdog", daemon=True).start()
+
+
 def _max_memory_mb():
+    """Peak resident memory of this process since exec, in MB: Lambda's "Max Memory Used".
+
+    Not ``ru_maxrss``: Linux carries it across exec from the mm this process was forked or
+    vforked from, so it reports the local cloud's own peak (hundreds of MB) instead.
+    """
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) // 1024
+    except (OSError, ValueError, IndexError):
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
 
@@ -175,6 +223,7 @@ def invoke(handler, request, config):
 def main():
     request_fd, response_fd = int(sys.argv[1]), int(sys.argv[2])
     config = json.loads(sys.argv[3])
+    _die_with_parent(config.get("parent_pid"))
     # Python 3.10's -I still puts this file's folder first; the handler must not see it.
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = config["sys_path"] + [p for p in sys.path if p and os.path.abspath(p) != here]

@@ -20,6 +20,7 @@ import logging
 import os
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -35,8 +36,10 @@ from moto.awslambda.exceptions import LambdaClientError
 from .. import config
 from ..auth import credentials as auth_credentials
 from ..hooks import Hook, register
+
 # The worker's framing, shared: bootstrap.py is standard library only, so importable here too.
-from . import bootstrap, logs, packages
+from . import bootstrap, logs, packages, workers
+from .memory import Monitor
 
 log = logging.getLogger("localcloud.lambda")
 
@@ -52,7 +55,7 @@ MAX_ENVIRONMENTS = int(os.environ.get("LOCALCLOUD_LAMBDA_MAX_ENVIRONMENTS", 32))
 # cores, and twenty boto3 imports at once would each blow the 10 s init limit. Cold starts
 # beyond this many wait their turn (the wait does not count against the init limit).
 CONCURRENT_INITS = int(os.environ.get("LOCALCLOUD_LAMBDA_CONCURRENT_INITS", max(2, os.cpu_count() or 2)))
-BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
+BOOTSTRAP = workers.BOOTSTRAP
 
 BACKEND = register(
     Hook("moto.awslambda.utils", "get_backend", ("account_id", "region"), "the runtime reads functions from moto")
@@ -76,6 +79,17 @@ class RequestTooLarge(LambdaClientError):
 
     def __init__(self, limit: int, operation: str) -> None:
         super().__init__("RequestTooLargeException", f"Request must be smaller than {limit} bytes for the {operation} operation")
+
+
+class TooManyRequests(LambdaClientError):
+    """Lambda's throttle for a function at its reserved concurrency."""
+
+    code = 429
+
+    def __init__(self) -> None:
+        super().__init__("TooManyRequestsException", "Rate Exceeded.")
+        self.description = json.dumps({"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded",
+                                       "Type": "User", "message": "Rate Exceeded."})
 
 
 class UnsupportedPackage(LambdaClientError):
@@ -127,6 +141,24 @@ class _Outcome:
     lines: list[str]
     timed_out: bool = False
     exit_code: int | None = None
+    out_of_memory: bool = False
+
+
+# Go's wording (Lambda's runtime API is written in Go) for the signals a worker dies of.
+_SIGNAL_NAMES = {signal.SIGKILL: "killed", signal.SIGSEGV: "segmentation fault", signal.SIGABRT: "aborted",
+                 signal.SIGTERM: "terminated", signal.SIGBUS: "bus error", signal.SIGINT: "interrupt"}
+
+
+def exit_description(returncode: int | None) -> str:
+    """How Lambda words a runtime's exit: "Runtime exited with error: signal: killed" / "exit status 1"."""
+    if returncode is not None and returncode < 0:
+        number = -returncode
+        try:
+            name = _SIGNAL_NAMES.get(signal.Signals(number), signal.Signals(number).name)
+        except ValueError:
+            name = str(number)
+        return f"Runtime exited with error: signal: {name}"
+    return f"Runtime exited with error: exit status {returncode}"
 
 
 def _worker_env(spec: FunctionSpec, task_root: Path, runtime_dir: Path, tmp_dir: Path, log_stream: str,
@@ -175,9 +207,15 @@ class Environment:
         self.log_stream = logs.stream_name(self.instance_id, spec.version)
         self.last_used = time.monotonic()
         self.invocations = 0
-        task_root = packages.task_root(cache, code)
-        opt = packages.opt_dir(cache, layers)
+        self.retired = False  # its function was deleted while it served an invocation
+        # Code and layers together within Lambda's limit, also when a zip's headers lie (the
+        # declared sizes were checked at upload; these budgets bound what is really written).
+        code_declared = packages.unzipped_size(code)
+        layers_declared = sum(packages.unzipped_size(data) for _, data in layers)
+        task_root = packages.task_root(cache, code, packages.MAX_UNZIPPED_BYTES - layers_declared)
+        opt = packages.opt_dir(cache, layers, packages.MAX_UNZIPPED_BYTES - code_declared)
         runtime_dir = packages.runtime_dir(cache)
+        self.folders = (task_root.name, opt.name if opt is not None else None)
         boot_config = {
             "handler": spec.handler,
             "task_root": str(task_root),
@@ -187,17 +225,18 @@ class Environment:
             "memory_mb": spec.memory_mb,
             "log_group_name": f"/aws/lambda/{spec.name}",
             "log_stream_name": self.log_stream,
+            "parent_pid": os.getpid(),  # the worker ends itself when this process goes
         }
         (cache / "envs").mkdir(parents=True, exist_ok=True)
         self._output_path = cache / "envs" / f"{self.instance_id}.log"
         self._tmp_dir = cache / "envs" / f"{self.instance_id}.tmp"
         self._tmp_dir.mkdir()
-        self._output = open(self._output_path, "w+b")  # noqa: SIM115 - lives as long as the process
+        self._output = open(self._output_path, "w+b")
         self._offset = 0
         request_r, self._request_w = os.pipe()
         self._response_r, response_w = os.pipe()
         started = time.perf_counter()
-        self.process = subprocess.Popen(
+        self.process = _spawner.popen(
             [sys.executable, "-I", "-S", "-u", str(BOOTSTRAP), str(request_r), str(response_w), json.dumps(boot_config)],
             stdin=subprocess.DEVNULL,
             stdout=self._output,
@@ -208,20 +247,23 @@ class Environment:
         )
         os.close(request_r)
         os.close(response_w)
+        self._record = workers.record(cache, self.process.pid, self.instance_id)
+        _monitor.watch(self.process, spec.memory_mb)
         init = self._receive(started + INIT_TIMEOUT_S)
         self.init_ms = (time.perf_counter() - started) * 1000
         self.init_lines = self._new_output()
         self.init_error: dict[str, Any] | None = None
         if init is None:
+            exited = self.process.poll() is not None
             self.init_error = {
-                "errorType": "Runtime.ExitError" if self.process.poll() is not None else "Sandbox.Timedout",
-                "errorMessage": "RequestId: {request_id} Error: Runtime exited during init"
-                if self.process.poll() is not None
+                "errorType": "Runtime.ExitError" if exited else "Sandbox.Timedout",
+                "errorMessage": f"RequestId: {{request_id}} Error: {exit_description(self.process.returncode)}"
+                if exited
                 else f"RequestId: {{request_id}} Error: init phase exceeded {INIT_TIMEOUT_S:.0f} seconds",
             }
         elif init.get("error"):
             self.init_error = init["error"]
-        self.max_memory_mb = int(init["max_memory_mb"]) if init else 0
+        self.max_memory_mb = max(int(init["max_memory_mb"]) if init else 0, _monitor.peak_mb(self.process.pid))
 
     def _receive(self, deadline: float) -> dict[str, Any] | None:
         """The next frame from the worker, or None on deadline or exit."""
@@ -264,7 +306,10 @@ class Environment:
             self._stop()  # Lambda discards an environment whose invocation timed out
         if response is not None:
             self.max_memory_mb = int(response.get("max_memory_mb", self.max_memory_mb))
-        return _Outcome(response, duration_ms, self._new_output(), timed_out, self.process.poll())
+        # After a kill the worker cannot say; the monitor's samples can.
+        self.max_memory_mb = max(self.max_memory_mb, _monitor.peak_mb(self.process.pid))
+        return _Outcome(response, duration_ms, self._new_output(), timed_out, self.process.poll(),
+                        out_of_memory=response is None and _monitor.killed(self.process.pid))
 
     @property
     def alive(self) -> bool:
@@ -276,8 +321,10 @@ class Environment:
             self.process.wait(timeout=5)
 
     def kill(self) -> None:
-        """Stop the process and release its pipes and output file."""
+        """Stop the process and release its pipes, output file, scratch space and record."""
         self._stop()
+        _monitor.forget(self.process.pid)
+        self._record.unlink(missing_ok=True)
         for fd in (self._request_w, self._response_r):
             try:
                 os.close(fd)
@@ -293,6 +340,7 @@ class _Pool:
     """Warm environments per function, at most MAX_ENVIRONMENTS alive at once."""
 
     idle: dict[str, list[Environment]] = field(default_factory=dict)  # by function ARN + version
+    busy: set[Environment] = field(default_factory=set)  # serving an invocation now
     live: int = 0
     cond: threading.Condition = field(default_factory=threading.Condition)
 
@@ -305,7 +353,9 @@ class _Pool:
                     self.idle[slot].remove(env)
                     self._discard(env)
                 if self.idle.get(slot):
-                    return self.idle[slot].pop(), False
+                    env = self.idle[slot].pop()
+                    self.busy.add(env)
+                    return env, False
                 if self.live < MAX_ENVIRONMENTS:
                     self.live += 1
                     break
@@ -316,16 +366,20 @@ class _Pool:
                     break
                 self.cond.wait(timeout=1.0)
         try:
-            return build(), True
+            env = build()
         except BaseException:
             with self.cond:
                 self.live -= 1
                 self.cond.notify()
             raise
+        with self.cond:
+            self.busy.add(env)
+        return env, True
 
     def release(self, env: Environment, reusable: bool) -> None:
         with self.cond:
-            if reusable and env.alive:
+            self.busy.discard(env)
+            if reusable and env.alive and not getattr(env, "retired", False):
                 env.last_used = time.monotonic()
                 self.idle.setdefault(f"{env.spec.arn}:{env.spec.version}", []).append(env)
             else:
@@ -368,24 +422,87 @@ class _Pool:
                     counts[env.spec.name] = counts.get(env.spec.name, 0) + 1
             return counts
 
+    def discard_where(self, condition) -> None:
+        """Discard idle environments whose spec meets ``condition``; busy ones finish, then go."""
+        with self.cond:
+            for group in self.idle.values():
+                for env in [e for e in group if condition(e.spec)]:
+                    group.remove(env)
+                    self._discard(env)
+            for env in self.busy:
+                if condition(env.spec):
+                    env.retired = True
+            self.cond.notify_all()
+
+    def folders_in_use(self) -> tuple[set[str], set[str]]:
+        with self.cond:
+            envs = [e for group in self.idle.values() for e in group] + list(self.busy)
+        return {e.folders[0] for e in envs}, {e.folders[1] for e in envs if e.folders[1]}
+
     def close(self) -> None:
         with self.cond:
             for env in [e for group in self.idle.values() for e in group]:
                 env.kill()
             self.idle.clear()
+            for env in list(self.busy):  # their invocations end now, as the server does
+                env._stop()
+
+
+class _Concurrency:
+    """In-flight invocations per function, held to its reserved concurrency when it has one."""
+
+    def __init__(self) -> None:
+        self._running: dict[str, int] = {}
+        self._cond = threading.Condition()
+
+    def try_acquire(self, key: str, reserved: int | None) -> bool:
+        with self._cond:
+            if reserved is not None and self._running.get(key, 0) >= reserved:
+                return False
+            self._running[key] = self._running.get(key, 0) + 1
+            return True
+
+    def acquire_waiting(self, key: str, reserved: int | None) -> None:
+        """For asynchronous invocations: Lambda queues a throttled event and retries it."""
+        with self._cond:
+            while reserved is not None and self._running.get(key, 0) >= reserved:
+                self._cond.wait(timeout=1.0)
+            self._running[key] = self._running.get(key, 0) + 1
+
+    def release(self, key: str) -> None:
+        with self._cond:
+            self._running[key] -= 1
+            if not self._running[key]:
+                del self._running[key]
+            self._cond.notify_all()
 
 
 _pool = _Pool()
 _init_slots = threading.BoundedSemaphore(CONCURRENT_INITS)
 _async = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lambda-event")
+_spawner = workers.Spawner()
+_monitor = Monitor()
+_concurrency = _Concurrency()
 _state: dict[str, Any] = {"port": config.DEFAULT_PORT}
 
 
 def configure(port: int) -> None:
-    """Called once at server start: where environments send boto3, where code is unpacked."""
+    """Called once at server start: where environments send boto3, where code is unpacked.
+
+    A previous server of this instance that crashed may have left workers and files: they go
+    first (the previous server is dead, so :func:`workers.reap_orphans` takes everything).
+    """
     _state["port"] = port
     _state["cache"] = config.instance_dir(port) / "lambda"
+    workers.reap_orphans(config.instance_dir(port))
+    workers.record_server(_state["cache"])
     threading.Thread(target=_reaper, name="lambda-reaper", daemon=True).start()
+
+
+def reap_orphans(instance_dir: Path | str) -> list[int]:
+    """End the workers a crashed local cloud left in ``instance_dir`` and remove their files
+    (for ``process.py``'s start and stop; see :func:`workers.reap_orphans`)."""
+    return workers.reap_orphans(instance_dir)
 
 
 def _reaper() -> None:
@@ -401,8 +518,47 @@ def pool_summary() -> dict[str, int]:
 
 
 def shutdown() -> None:
+    """At server stop: end every environment and remove the unpacked code and scratch space."""
     _async.shutdown(wait=False, cancel_futures=True)
     _pool.close()
+    cache = _state.get("cache")
+    if cache is not None:
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+def forget_function(account_id: str, region: str, name: str, qualifier: str | None) -> None:
+    """After DeleteFunction: its idle environments go, and code no function uses any more."""
+    _pool.discard_where(lambda spec: (spec.account_id, spec.region, spec.name) == (account_id, region, name)
+                        and qualifier in (None, spec.version))
+    collect_unused_code()
+
+
+def collect_unused_code() -> list[Path]:
+    """Remove unpacked packages and layer folders that no function, version or live environment uses."""
+    cache = _state.get("cache")
+    if cache is None:
+        return []
+    keep_code, keep_opt = _pool.folders_in_use()
+    for fn in _all_functions():
+        code = getattr(fn, "code_bytes", b"") or b""
+        if code:
+            keep_code.add(packages.code_key(code))
+    return packages.remove_unused(cache, keep_code, keep_opt)
+
+
+def _all_functions() -> list[Any]:
+    """Every function and published version in every account and region moto holds."""
+    from moto.awslambda.models import lambda_backends
+
+    found = []
+    for account_id in list(lambda_backends.keys()):
+        for region in list(dict.keys(lambda_backends[account_id])):
+            backend = dict.get(lambda_backends[account_id], region)
+            storage = getattr(backend, "_lambdas", None)
+            for group in list(getattr(storage, "_functions", {}).values()):
+                found.append(group["latest"])
+                found.extend(group["versions"])
+    return found
 
 
 def _lookup(function: str, qualifier: str | None, account_id: str, region: str):
@@ -431,7 +587,9 @@ def _lookup(function: str, qualifier: str | None, account_id: str, region: str):
         layers=tuple(arn for arn, _ in layers),
         role=fn.role or "",
     )
-    return spec, fn.code_bytes, layers
+    latest = backend.get_function(fn.function_name, None) if str(fn.version) != "$LATEST" else fn
+    reserved = getattr(latest, "reserved_concurrency", None)
+    return spec, fn.code_bytes, layers, (int(reserved) if reserved is not None else None)
 
 
 def _error_payload(error: dict[str, Any], request_id: str) -> bytes:
@@ -445,7 +603,10 @@ def _run(spec: FunctionSpec, code: bytes, layers: list[tuple[str, bytes]], paylo
     request_id = str(uuid.uuid4())
     def build() -> Environment:
         with _init_slots:
-            return Environment(spec, code, layers, _state["cache"], _state["port"])
+            try:
+                return Environment(spec, code, layers, _state["cache"], _state["port"])
+            except packages.InvalidPackage as exc:  # refused at upload; kept for code from before
+                raise UnsupportedPackage(f"Could not unzip the function's code: {exc}") from exc
 
     env, cold = _pool.acquire(spec, build)
     lines = list(env.init_lines) if cold else []
@@ -465,9 +626,9 @@ def _run(spec: FunctionSpec, code: bytes, layers: list[tuple[str, bytes]], paylo
                   "errorMessage": f"RequestId: {request_id} Error: Task timed out after {spec.timeout_s:.2f} seconds"}
         function_error = "Unhandled"
     elif outcome.response is None:
-        status = outcome.exit_code
-        result = {"errorType": "Runtime.ExitError",
-                  "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: exit status {status}"}
+        # Over its memory the monitor SIGKILLs the worker: "signal: killed", as on Lambda.
+        message = f"RequestId: {request_id} Error: {exit_description(outcome.exit_code)}"
+        result = {"errorType": "Runtime.ExitError", "errorMessage": message}
         function_error = "Unhandled"
     elif outcome.response["ok"]:
         result = None
@@ -476,6 +637,8 @@ def _run(spec: FunctionSpec, code: bytes, layers: list[tuple[str, bytes]], paylo
         function_error = "Unhandled"
     lines += logs.end_lines(request_id, outcome.duration_ms, spec.memory_mb, env.max_memory_mb,
                             env.init_ms if cold else None, outcome.timed_out)
+    if outcome.response is None and not outcome.timed_out:
+        lines.append(f"{result['errorMessage']}\n{result['errorType']}")  # Lambda's platform line after REPORT
     _pool.release(env, reusable=outcome.response is not None and env.alive)
     logs.write(spec.account_id, spec.region, f"/aws/lambda/{spec.name}", env.log_stream, lines)
     if result is None:
@@ -496,14 +659,14 @@ def invoke(function: str, payload: bytes | None = None, *, qualifier: str | None
     Lambda's error document as the payload.
     """
     payload = payload if payload else b"{}"
-    spec, code, layers = _lookup(function, qualifier, account_id, region)
+    spec, code, layers, reserved = _lookup(function, qualifier, account_id, region)
     invoked_arn = spec.arn if not qualifier else f"{spec.arn}:{qualifier}"
     if invocation_type == "DryRun":
         return InvokeResult(204, b"", executed_version=spec.version)
     if invocation_type == "Event":
         if len(payload) > ASYNC_PAYLOAD_LIMIT:
             raise RequestTooLarge(ASYNC_PAYLOAD_LIMIT, "Invoke")
-        _async.submit(_run_event, spec, code, layers, payload, invoked_arn, client_context)
+        _async.submit(_run_event, spec, code, layers, payload, invoked_arn, client_context, reserved)
         return InvokeResult(202, b"", executed_version=spec.version)
     if len(payload) > SYNC_PAYLOAD_LIMIT:
         raise RequestTooLarge(SYNC_PAYLOAD_LIMIT, "Invoke")
@@ -511,7 +674,13 @@ def invoke(function: str, payload: bytes | None = None, *, qualifier: str | None
         json.loads(payload)
     except ValueError as exc:
         raise LambdaClientError("InvalidRequestContentException", f"Could not parse request body into json: {exc}") from exc
-    body, function_error, lines = _run(spec, code, layers, payload, invoked_arn, client_context)
+    key = _concurrency_key(spec)
+    if not _concurrency.try_acquire(key, reserved):
+        raise TooManyRequests()
+    try:
+        body, function_error, lines = _run(spec, code, layers, payload, invoked_arn, client_context)
+    finally:
+        _concurrency.release(key)
     if len(body) > SYNC_RESPONSE_LIMIT:
         body = json.dumps({"errorMessage": f"Response payload size exceeded maximum allowed payload size ({SYNC_RESPONSE_LIMIT} bytes).",
                            "errorType": "Function.ResponseSizeTooLarge"}).encode()
@@ -520,11 +689,24 @@ def invoke(function: str, payload: bytes | None = None, *, qualifier: str | None
     return InvokeResult(200, body, function_error, log_result, spec.version)
 
 
+def _concurrency_key(spec: FunctionSpec) -> str:
+    # Reserved concurrency is the function's, shared by all its versions and aliases.
+    return f"{spec.account_id}:{spec.region}:{spec.name}"
+
+
 def _run_event(spec: FunctionSpec, code: bytes, layers: list[tuple[str, bytes]], payload: bytes,
-               invoked_arn: str, client_context: Any) -> None:
+               invoked_arn: str, client_context: Any, reserved: int | None = None) -> None:
+    if reserved == 0:
+        # Lambda keeps retrying a throttled event for up to 6 hours, then drops it.
+        log.info("asynchronous invocation of %s dropped: its reserved concurrency is 0", spec.name)
+        return
+    key = _concurrency_key(spec)
+    _concurrency.acquire_waiting(key, reserved)
     try:
         _, function_error, _ = _run(spec, code, layers, payload, invoked_arn, client_context)
         if function_error:
             log.info("asynchronous invocation of %s failed (not retried locally)", spec.name)
     except Exception:  # an Event invocation has no caller to tell; the log keeps it
         log.exception("asynchronous invocation of %s could not run", spec.name)
+    finally:
+        _concurrency.release(key)
