@@ -80,7 +80,8 @@ def test_an_in_flight_worker_dies_with_a_killed_server(instance):
     cache = config.instance_dir(instance.port) / "lambda"
     assert (cache / "code").is_dir()
     runtime.reap_orphans(config.instance_dir(instance.port))
-    assert not cache.exists()
+    assert not cache.exists(), [(str(p.relative_to(cache)), p.read_text() if p.suffix == ".json" else "")
+                                for p in cache.rglob("*") if "code" not in p.parts]
 
 
 def test_stop_removes_the_unpacked_code_and_scratch_space(instance):

@@ -116,12 +116,18 @@ def _alive(pid: Any, started: Any) -> bool:
     return isinstance(pid, int) and isinstance(started, int) and _same_process(pid, started) and not _dead(pid)
 
 
+PF_EXITING = 0x4  # the kernel's flag for a process inside exit (after SIGKILL, while its memory is freed)
+
+
 def _dead(pid: int) -> bool:
+    """Gone, a zombie, or already exiting: a killed server with a large heap takes a moment
+    to become a zombie, and must not count as alive meanwhile."""
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
-    except (OSError, IndexError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
+        state, flags = fields[0], int(fields[6])
+    except (OSError, IndexError, ValueError):
         return True
-    return state in ("Z", "X")
+    return state in ("Z", "X") or bool(flags & PF_EXITING)
 
 
 def _read(path: Path) -> dict[str, Any] | None:
