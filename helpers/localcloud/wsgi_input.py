@@ -51,9 +51,14 @@ def discard_body(environ: dict[str, Any], limit: int = DRAIN_LIMIT) -> bool:
     if stream is None:
         return True
     length = environ.get("CONTENT_LENGTH")
-    if length and int(length) > limit:
-        return False
-    remaining = int(length) if length else limit + 1
+    if length:
+        if int(length) > limit:
+            return False
+        remaining = int(length)
+    elif environ.get("wsgi.input_terminated"):  # chunked: read up to the limit, then give up
+        remaining = limit + 1
+    else:
+        return True  # no body at all; reading would wait for the client's next request
     while remaining > 0:
         chunk = stream.read(min(_CHUNK, remaining))
         if not chunk:
