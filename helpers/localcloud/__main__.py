@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "status":
         report = process.status(port)
         if report is None:
-            print(f"not running on port {port} (start it: python -m helpers.localcloud start --port {port})")
+            print(process.not_running_message(port))
             return 3
         print(json.dumps(report, indent=2) if args.json else status_report.render(report))
         return 0
@@ -140,9 +140,9 @@ def _add_faults_parser(sub: argparse._SubParsersAction) -> None:
 
 def _not_running(port: int) -> bool:
     """True, having said how to start it, when no local cloud answers on ``port`` (exit code 3)."""
-    if process.health(port) is not None:
+    if process.find(port) is not None:
         return False
-    print(f"not running on port {port} (start it: python -m helpers.localcloud start --port {port})",
+    print(process.not_running_message(port),
           file=sys.stderr)
     return True
 

@@ -29,6 +29,7 @@ from typing import Any
 
 from . import config
 from .auth import credentials
+from .awslambda.workers import reap_orphans
 
 START_TIMEOUT_S = 60.0
 HEALTH_PATH = "/_localcloud/health"
@@ -134,6 +135,17 @@ def _held_message(port: int) -> str:
             f"free port, or choose one (python -m helpers.localcloud start --port N, or LOCALCLOUD_PORT=N)")
 
 
+def not_running_message(port: int) -> str:
+    """Why no instance of ours answers on ``port``, and how to start one."""
+    start = f"start it: python -m helpers.localcloud start --port {port}"
+    doc = health(port)
+    if doc is not None and doc.get("owner", {}).get("uid") != os.getuid():
+        return (f"not running on port {port}: that port is held by the local cloud of user "
+                f"{doc.get('owner', {}).get('user', '?')}; yours needs another "
+                f"(python -m helpers.localcloud start, without --port, picks a free one)")
+    return f"not running on port {port} ({start})"
+
+
 def _first_free_port() -> int:
     for port in range(config.DEFAULT_PORT, config.DEFAULT_PORT + config.PORT_RANGE):
         if find(port, timeout=0.3) or not _port_in_use(port):
@@ -164,6 +176,7 @@ def start(port: int | None = None, timeout: float = START_TIMEOUT_S) -> Instance
             return running
     config.private_dir(config.state_root())
     folder = config.private_dir(config.instance_dir(port))
+    reap_orphans(folder)  # a crashed instance's Lambda workers and files, before a new one starts
     credentials.write(folder, credentials.generate())
     if not explicit:
         config.record_port(port)
@@ -208,8 +221,10 @@ def stop(port: int | None = None, timeout: float = 10.0) -> bool:
         # Nothing of ours answers: only tidy a stale pid file, never signal a stranger.
         if pid is not None and not _alive(pid):
             pid_file(port).unlink(missing_ok=True)
+        reap_orphans(config.instance_dir(port))  # after a crash its workers may still run; a live server's stay
         return False
     _terminate(pid, timeout)
+    reap_orphans(config.instance_dir(port))
     pid_file(port).unlink(missing_ok=True)
     credentials.path(config.instance_dir(port)).unlink(missing_ok=True)
     return True

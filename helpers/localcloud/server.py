@@ -53,6 +53,7 @@ class LocalCloudApp:
 
         from . import admin, hooks
         from .apigateway import responses as apigateway_responses
+        from .awslambda import limits as lambda_limits
         from .awslambda import responses as lambda_responses
         from .s3 import post as s3_post
 
@@ -61,6 +62,7 @@ class LocalCloudApp:
         self.gate = Gate(port, credentials.Keyring(key))
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.admin = admin.AdminApp(port, key.secret_access_key)
+        self.lambda_upload_check = lambda_limits.check_request
         self.s3_post_target = s3_post.target_bucket
         self.s3_post_form_key = s3_post.FORM_ENVIRON_KEY
         self.execute_api = apigateway_responses.ExecuteApiApp(port)
@@ -85,6 +87,9 @@ class LocalCloudApp:
             return refused
         if path.startswith("/_localcloud/"):
             return self.gate.refuse_admin(environ, start_response) or self.admin(environ, start_response)
+        refused = self.lambda_upload_check(environ, start_response)  # Lambda's own 413, body unread
+        if refused is not None:
+            return refused
         if self.gate.needs_signature(environ):
             is_post_upload = self.s3_post_target(environ) is not None
             refused = self.gate.refuse_unsigned(environ, start_response, is_post_upload=is_post_upload)

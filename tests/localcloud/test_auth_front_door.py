@@ -213,6 +213,8 @@ def test_a_second_os_user_gets_their_own_local_cloud_and_runs_as_themselves(loca
         reused = as_second(python, "-m", "helpers.localcloud", "start",
                            extra={"LOCALCLOUD_PORT": str(port_of(localcloud))})
         assert reused.returncode == 1 and "held by the local cloud of user root" in reused.stderr, reused
+        status = as_second(python, "-m", "helpers.localcloud", "status", "--port", str(port_of(localcloud)))
+        assert status.returncode == 3 and "held by the local cloud of user root" in status.stdout, status
         started = as_second(python, "-m", "helpers.localcloud", "start", "--port", str(theirs))
         assert started.returncode == 0, started.stderr
         state = home / ".local" / "state" / "workbook-localcloud"

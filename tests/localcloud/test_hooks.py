@@ -10,7 +10,7 @@ from helpers.localcloud import hooks
 def _load_every_hook() -> None:
     # Importing the service packages registers their hooks, as the server's start does.
     from helpers.localcloud import apigateway, awslambda, rekognition, s3, stepfunctions  # noqa: F401
-    from helpers.localcloud.awslambda import logs, runtime  # noqa: F401
+    from helpers.localcloud.awslambda import limits, logs, runtime  # noqa: F401
 
     for package in (apigateway, awslambda, rekognition, s3, stepfunctions):
         for name in getattr(package, "HOOK_MODULES", ()):

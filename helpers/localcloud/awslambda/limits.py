@@ -182,7 +182,9 @@ def check_request(environ: dict[str, Any], start_response: Callable[..., Any]) -
         if method == verb and pattern.match(path):
             error = request_too_large(operation)
             start_response("413 Request Entity Too Large",
-                           [("Content-Type", "application/json"), ("x-amzn-ErrorType", error.error_type)])
+                           [("Content-Type", "application/json"), ("x-amzn-ErrorType", error.error_type),
+                            # the body stays unread: the connection cannot carry another request
+                            ("Connection", "close")])
             return [error.get_body().encode()]
     return None
 

@@ -22,9 +22,11 @@ EntityTooLarge as soon as that is known: from the Content-Length when the file s
 while reading it. A Content-Length over S3's maximum is refused before anything is read.
 So the server holds at most the limit that applies, plus the 20 KB of fields and one piece.
 
-A form without ``policy`` is not checked against any policy (on AWS it is accepted only by a
-bucket that lets anyone write). The signature is never verified, as moto verifies none.
-A bucket that does not exist is left to moto, which answers NoSuchBucket as S3 does first.
+A form without ``policy`` is an anonymous upload, which S3 accepts only into a bucket that
+lets anyone write, and no bucket here does: it is refused (AccessDenied) as soon as the file
+part starts, before the file is read. The policy's signature is verified afterwards by the
+front door (``auth/gate.py``, with the key the form names). A bucket that does not exist is
+left to moto, which answers NoSuchBucket as S3 does first.
 """
 
 from __future__ import annotations
@@ -97,11 +99,13 @@ def verdict(post: form.PostForm, bucket: str, now: datetime) -> None:
 
 def file_limit(fields: list[tuple[str, str]]) -> int:
     """How many bytes the file may have, known once the fields before it are read: the
-    policy's content-length-range maximum, else S3's maximum for a POST. A policy that cannot
-    be read allows no bytes: the form is refused for its policy whatever the file."""
+    policy's content-length-range maximum, capped at S3's maximum for a POST. A policy that
+    cannot be read allows no bytes: the form is refused for its policy whatever the file.
+    Without a policy the form is refused here (AccessDenied)."""
     encoded = [value for name, value in fields if name.lower() == "policy"]
     if not encoded:
-        return MAX_POST_OBJECT_BYTES
+        # Anonymous: refused before the file is read, however large it claims to be.
+        raise exceptions.access_denied()
     try:
         decoded = policy.decode(",".join(encoded))
     except exceptions.S3Error:
