@@ -218,10 +218,7 @@ class Gate:
             claim = sigv4.parse(environ)
         except sigv4.Malformed as exc:
             raise Refused("malformed", str(exc)) from None
-        known = self.keyring.lookup(claim.access_key)
-        if known is None:
-            raise Refused("unknown-key", service=claim.service)
-        self._check_token(known, claim.security_token, claim.service)
+        known = self._known(claim.access_key, claim.security_token, claim.service)
         try:
             sigv4.check_time(claim, credentials.now())
         except sigv4.Expired as exc:
@@ -249,14 +246,19 @@ class Gate:
             claim = sigv2.parse(environ)
         except sigv4.Malformed as exc:
             raise Refused("malformed", str(exc), "s3") from None
-        known = self.keyring.lookup(claim.access_key)
-        if known is None:
-            raise Refused("unknown-key", service="s3")
-        self._check_token(known, claim.security_token, "s3")
+        known = self._known(claim.access_key, claim.security_token, "s3")
         if claim.expires is not None and credentials.now().timestamp() > claim.expires:
             raise Refused("expired", "Request has expired", "s3")
         if not sigv2.signature_matches(environ, claim, known.secret_access_key, sigv4.raw_path(environ)):
             raise Refused("bad-signature", service="s3")
+        return known
+
+    def _known(self, access_key: str, token: str | None, service: str | None) -> credentials.Known:
+        """The key's secret, once the key is known and the token it needs is the one sent."""
+        known = self.keyring.lookup(access_key)
+        if known is None:
+            raise Refused("unknown-key", service=service)
+        self._check_token(known, token, service)
         return known
 
     @staticmethod
@@ -274,10 +276,7 @@ class Gate:
         """The key that signed an S3 POST form's policy (SigV4 or SigV2 fields); raises :class:`Refused`."""
         lowered = {k.lower(): v for k, v in fields.items()}
         if "awsaccesskeyid" in lowered:
-            known = self.keyring.lookup(lowered["awsaccesskeyid"])
-            if known is None:
-                raise Refused("unknown-key", service="s3")
-            self._check_token(known, lowered.get("x-amz-security-token"), "s3")
+            known = self._known(lowered["awsaccesskeyid"], lowered.get("x-amz-security-token"), "s3")
             if not sigv2.policy_signature_matches(policy_b64, lowered.get("signature", ""), known.secret_access_key):
                 raise Refused("bad-signature", service="s3")
             return known
@@ -285,10 +284,7 @@ class Gate:
             claim = sigv4.post_claim(fields)
         except sigv4.Malformed as exc:
             raise Refused("malformed", str(exc), "s3") from None
-        known = self.keyring.lookup(claim.access_key)
-        if known is None:
-            raise Refused("unknown-key", service="s3")
-        self._check_token(known, claim.security_token, "s3")
+        known = self._known(claim.access_key, claim.security_token, "s3")
         if not sigv4.policy_signature_matches(policy_b64, claim, known.secret_access_key):
             raise Refused("bad-signature", service="s3")
         return known
