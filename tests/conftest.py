@@ -48,6 +48,15 @@ def localcloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 os.environ[key] = value
 
 
+@pytest.fixture
+def private_localcloud(localcloud: str) -> Iterator[process.Instance]:
+    """A local cloud of this test's own (in the session's state folder), which it may kill or measure."""
+    port = _free_port()
+    instance = process.start(port)
+    yield instance
+    process.stop(port)  # also ends any worker a killed server left behind
+
+
 @pytest.fixture(scope="session")
 def client(localcloud: str):
     """client("s3") -> a boto3 client bound to the test local cloud."""

@@ -17,7 +17,7 @@ from botocore.config import Config
 
 from helpers.localcloud import config, process
 from helpers.localcloud.awslambda import runtime, workers
-from tests.conftest import REGION, _free_port
+from tests.conftest import REGION
 from tests.localcloud.lambdas import deploy
 
 SLEEPER = "import time\ndef handler(event, context):\n    time.sleep(60)\n"
@@ -58,13 +58,9 @@ def worker_pids(port: int) -> list[int]:
 
 
 @pytest.fixture
-def instance(localcloud):
+def instance(private_localcloud):
     """A local cloud of this test's own, which the test may kill."""
-    port = _free_port()
-    started = process.start(port)
-    yield started
-    process.stop(port)
-    runtime.reap_orphans(config.instance_dir(port))
+    return private_localcloud
 
 
 def test_an_in_flight_worker_dies_with_a_killed_server(instance):

@@ -10,9 +10,8 @@ import pytest
 import requests
 from botocore.config import Config
 
-from helpers.localcloud import config, process
-from helpers.localcloud.awslambda import runtime
-from tests.conftest import REGION, _free_port
+from helpers.localcloud import process
+from tests.conftest import REGION
 
 LIMIT = 15 * 1024 * 1024  # what the workbook's presigned POSTs allow
 BODY = 200 * 1024 * 1024  # the issue's oversized body
@@ -28,13 +27,9 @@ def peak_rss_mb(pid: int) -> float:
 
 
 @pytest.fixture
-def instance(localcloud):
+def instance(private_localcloud):
     """A fresh local cloud, so its peak memory is this test's alone."""
-    port = _free_port()
-    started = process.start(port)
-    yield started
-    process.stop(port)
-    runtime.reap_orphans(config.instance_dir(port))
+    return private_localcloud
 
 
 def s3_client(instance: process.Instance):
