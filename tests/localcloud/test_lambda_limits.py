@@ -16,20 +16,11 @@ from botocore.exceptions import ClientError
 
 from helpers.localcloud import config
 from helpers.localcloud.awslambda import limits, packages
+from tests.localcloud.conftest import wait_until
 from tests.localcloud.lambdas import deploy, make_zip, role_arn
 
 NOT_A_ZIP = "Could not unzip uploaded file. Please check your file, then try to upload again."
 HANDLER = "def handler(event, context):\n    return {'version': VERSION}\n"
-
-
-@pytest.fixture(scope="module")
-def lam(client):
-    return client("lambda")
-
-
-@pytest.fixture(scope="module")
-def iam(client):
-    return client("iam")
 
 
 def sparse_zip(files: dict[str, int], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
@@ -130,15 +121,6 @@ def cache_dir(endpoint: str) -> Path:
     return config.instance_dir(int(endpoint.rsplit(":", 1)[1])) / "lambda"
 
 
-def wait_for(condition, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
-
-
 def test_unpacked_code_goes_with_the_last_function_that_uses_it(lam, iam, localcloud):
     package = make_zip({"app.py": f"# {uuid.uuid4()}\nVERSION = 2\n" + HANDLER})  # one zip, byte for byte
     first, second = (create(lam, iam, package)["FunctionName"] for _ in range(2))
@@ -149,7 +131,7 @@ def test_unpacked_code_goes_with_the_last_function_that_uses_it(lam, iam, localc
     lam.delete_function(FunctionName=first)
     assert folder.is_dir()  # the second function still uses it
     lam.delete_function(FunctionName=second)
-    assert wait_for(lambda: not folder.exists()), "the unpacked code outlived its functions"
+    assert wait_until(lambda: not folder.exists()), "the unpacked code outlived its functions"
 
 
 def test_reserved_concurrency_throttles_as_lambda_does(lam, iam):

@@ -28,11 +28,6 @@ KILLED = re.compile(r"^RequestId: [0-9a-f-]{36} Error: Runtime exited with error
 
 
 @pytest.fixture(scope="module")
-def lam(client):
-    return client("lambda")
-
-
-@pytest.fixture(scope="module")
 def greedy(lam, client):
     return deploy(lam, client("iam"), GREEDY, MemorySize=128, Timeout=30)
 

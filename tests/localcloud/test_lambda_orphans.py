@@ -19,6 +19,7 @@ from botocore.config import Config
 from helpers.localcloud import config, process
 from helpers.localcloud.awslambda import runtime, workers
 from tests.conftest import REGION
+from tests.localcloud.conftest import wait_until
 from tests.localcloud.lambdas import deploy
 
 SLEEPER = "import time\ndef handler(event, context):\n    time.sleep(60)\n"
@@ -31,15 +32,6 @@ def gone(pid: int) -> bool:
     except (OSError, IndexError):
         return True
     return state in ("Z", "X")
-
-
-def wait_until(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def clients(instance: process.Instance):

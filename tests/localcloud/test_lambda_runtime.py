@@ -47,16 +47,6 @@ def call(lam, name: str, event: dict | None = None, **kwargs):
 
 
 @pytest.fixture(scope="module")
-def lam(client):
-    return client("lambda")
-
-
-@pytest.fixture(scope="module")
-def iam(client):
-    return client("iam")
-
-
-@pytest.fixture(scope="module")
 def introspect(lam, iam):
     return deploy(lam, iam, INTROSPECT, MemorySize=256, Timeout=7, Environment={"Variables": {"COLOUR": "teal"}})
 
