@@ -15,7 +15,7 @@ PREFIX ?= workbook
 NOTEBOOK_PARAMETERS = --target $(TARGET) --region $(REGION) --prefix $(PREFIX)
 RUNNER = $(PORT_ENV) $(BIN)/python -m helpers.notebook_runner
 
-.PHONY: setup test run clean lab notebooks bench bench-labels bench-load localcloud-start localcloud-stop localcloud-status clean-venv
+.PHONY: setup test run clean lab student notebooks bench bench-labels bench-load localcloud-start localcloud-stop localcloud-status clean-venv
 
 setup: $(VENV)/.installed
 
@@ -56,8 +56,15 @@ clean: setup
 	$(BIN)/python -m helpers.localcloud stop $(PORT_ARG)
 
 ## JupyterLab on the notebooks, with .venv's kernel (LAB_ARGS: more options, e.g. --allow-root).
+## NOTEBOOKS=student opens the student copies (make student) instead.
+NOTEBOOKS ?= notebooks
 lab: setup
-	$(PORT_ENV) $(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ARGS)
+	$(PORT_ENV) $(BIN)/jupyter lab --ServerApp.root_dir=$(NOTEBOOKS) $(LAB_ARGS)
+
+## Student copies of the notebooks in student/ (git-ignored): each exercise's solution replaced
+## by a scaffold, no outputs. A copy that exists is kept (a learner's work); FORCE=1 replaces it.
+student: setup
+	$(BIN)/python -m helpers.student $(if $(FORCE),--force)
 
 ## Maintainers: re-run the committed notebooks in place against a fresh local cloud and
 ## normalize them for committing (refuses outputs that hold machine paths).

@@ -2,7 +2,7 @@
 
 Each notebook writes its function with ``%%writefile functions/NAME.py`` (the folder is
 ``notebooks/functions/``), then calls :func:`deploy`, which zips that file (and the modules it
-imports that the notebook also wrote, ``modules=["image_checks"]``), makes sure
+imports, written by the notebook or provided in ``notebooks/provided/``, ``modules=["image_checks"]``), makes sure
 the role and log group exist, and creates the function or updates its code and
 configuration, waiting until Lambda reports it Active and Updated. Running it again with
 the same code changes nothing; with edited code, it redeploys.
@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from . import iam, limits
+from . import iam, limits, workspace
 from .workbook import Workbook
 
-FUNCTIONS_DIR = Path(__file__).resolve().parents[1] / "notebooks" / "functions"
 RUNTIME = "python3.12"
 LOG_RETENTION_DAYS = 7  # a workshop's logs are not worth paying to keep
 
@@ -52,7 +51,7 @@ class Deployed:
 
 
 def source_path(key: str) -> Path:
-    return FUNCTIONS_DIR / f"{key}.py"
+    return workspace.functions_dir() / f"{key}.py"
 
 
 def package(key: str, source: Path | None = None, modules: Sequence[str] = ()) -> bytes:
@@ -62,7 +61,8 @@ def package(key: str, source: Path | None = None, modules: Sequence[str] = ()) -
     (``import image_checks``); timestamps and permissions are fixed, modules are sorted.
     """
     source = source or source_path(key)
-    files = [(f"{key}.py", source)] + [(f"{name}.py", source.parent / f"{name}.py") for name in sorted(set(modules))]
+    files = [(f"{key}.py", source)] + [(f"{name}.py", workspace.module_path(name, source.parent))
+                                       for name in sorted(set(modules))]
     for _, path in files:
         if not path.exists():
             raise FileNotFoundError(

@@ -21,10 +21,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from . import iam
+from . import iam, workspace
 from .workbook import Workbook
 
-STATEMACHINE_DIR = Path(__file__).resolve().parents[1] / "statemachine"
 DEFAULT_NAME = "image_pipeline"
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
@@ -47,7 +46,7 @@ class UnresolvedPlaceholder(KeyError):
 
 
 def path(name: str = DEFAULT_NAME) -> Path:
-    return STATEMACHINE_DIR / f"{name}.asl.json"
+    return workspace.statemachine_dir() / f"{name}.asl.json"
 
 
 def dumps(definition: Definition) -> str:
@@ -69,7 +68,7 @@ def save(definition: Definition, name: str = DEFAULT_NAME) -> str:
     text = dumps(definition)
     if not target.exists() or target.read_text(encoding="utf-8") != text:
         target.write_text(text, encoding="utf-8")
-    return target.relative_to(STATEMACHINE_DIR.parent).as_posix()
+    return target.relative_to(target.parents[1]).as_posix()
 
 
 # --- placeholders -----------------------------------------------------------------------

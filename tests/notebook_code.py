@@ -1,7 +1,7 @@
 """The Lambda code a committed notebook writes, for the handler tests.
 
 The notebooks are the single source of a function's code: each writes it with one
-``%%writefile functions/NAME.py`` cell. The handler tests take the code from that cell,
+``%%writefile functions/NAME.py`` cell and, for longer code, ``%%writefile -a`` cells after it. The handler tests take the code from that cell,
 not from ``notebooks/functions/`` (not committed, and possibly edited by a learner), so they
 test exactly what the notebook deploys.
 """
@@ -16,29 +16,59 @@ from pathlib import Path
 from types import ModuleType
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+PROVIDED_DIR = NOTEBOOKS_DIR / "provided"
 _loaded = itertools.count()
 
 
 def function_source(notebook: str | Path, name: str) -> str:
-    """The text the notebook's ``%%writefile functions/NAME.py`` cell writes (the magic line removed).
+    """The text the notebook writes to ``functions/NAME.py`` (magic lines removed).
 
     ``notebook`` is a file name in notebooks/ ("01_image_uploader.ipynb") or a path. Exactly
-    one cell must write the file: none or several is an error naming the notebook.
+    one cell must start the file (``%%writefile functions/NAME.py``); cells after it with
+    ``%%writefile -a functions/NAME.py`` append to it, in order, as the kernel does when they
+    run top to bottom. No start, several starts or an append before the start is an error
+    naming the notebook.
     """
-    path = Path(notebook)
-    if not path.is_absolute() and not path.exists():
-        path = NOTEBOOKS_DIR / path
+    path = _notebook_path(notebook)
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-    magic = f"%%writefile functions/{name}.py"
-    found = []
+    target = f"functions/{name}.py"
+    parts: list[str] = []
+    starts = 0
     for cell in cells:
         source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
         first, _, body = source.partition("\n")
-        if cell["cell_type"] == "code" and first.strip() == magic:
-            found.append(body if body.endswith("\n") else body + "\n")  # %%writefile ends the file with a newline
-    if len(found) != 1:
-        raise LookupError(f"{path.name} has {len(found)} cells starting with {magic!r}; expected exactly one")
-    return found[0]
+        words = first.split()
+        if cell["cell_type"] != "code" or not words or words[0] != "%%writefile" or words[-1] != target:
+            continue
+        body = body if body.endswith("\n") else body + "\n"  # %%writefile ends what it writes with a newline
+        if words[1:-1] == ["-a"]:
+            if not starts:
+                raise LookupError(f"{path.name} appends to {target} before the cell that starts it")
+            parts.append(body)
+        elif len(words) == 2:
+            starts += 1
+            parts = [body]
+    if starts != 1:
+        raise LookupError(f"{path.name} has {starts} cells starting with '%%writefile {target}'; expected exactly one")
+    return "".join(parts)
+
+
+def module_source(notebook: str | Path, name: str) -> str:
+    """A module deployed beside a function: written by the notebook, else provided (notebooks/provided/)."""
+    try:
+        return function_source(notebook, name)
+    except LookupError:
+        provided = PROVIDED_DIR / f"{name}.py"
+        if not provided.exists():
+            raise
+        return provided.read_text(encoding="utf-8")
+
+
+def _notebook_path(notebook: str | Path) -> Path:
+    path = Path(notebook)
+    if not path.is_absolute() and not path.exists():
+        path = NOTEBOOKS_DIR / path
+    return path
 
 
 def load_function(notebook: str | Path, name: str, folder: Path, modules: tuple[str, ...] = ()) -> ModuleType:
@@ -46,13 +76,13 @@ def load_function(notebook: str | Path, name: str, folder: Path, modules: tuple[
 
     Each call imports anew (module-level code runs again), so set the environment the
     function reads (BUCKET_NAME, ...) before calling this, as Lambda does before the import.
-    ``modules``: other files the notebook writes that the function imports (``image_checks``),
-    written beside it and imported fresh from ``folder``, as in the deployment package.
+    ``modules``: other files the function imports (``image_checks``), written by the notebook
+    or provided, put beside it and imported fresh from ``folder``, as in the deployment package.
     """
     path = folder / f"{name}.py"
-    path.write_text(function_source(notebook, name), encoding="utf-8")
+    path.write_text(module_source(notebook, name), encoding="utf-8")
     for module in modules:
-        (folder / f"{module}.py").write_text(function_source(notebook, module), encoding="utf-8")
+        (folder / f"{module}.py").write_text(module_source(notebook, module), encoding="utf-8")
         sys.modules.pop(module, None)  # a copy imported from another folder must not be reused
     module_name = f"notebook_function_{name}_{next(_loaded)}"
     spec = importlib.util.spec_from_file_location(module_name, path)

@@ -25,7 +25,7 @@ import urllib3
 
 from helpers import api, images, lambdas
 from tests.conftest import stand_in_pipeline
-from tests.notebook_code import function_source, load_function
+from tests.notebook_code import function_source, load_function, module_source
 
 NOTEBOOK = "05_api.ipynb"
 MODULES = ("image_checks", "multipart_form", "pipeline_start")  # written by 05 beside the receiver
@@ -306,10 +306,10 @@ def test_the_function_uses_only_the_standard_library_and_boto3():
     assert imports <= {"__future__", "base64", "binascii", "hashlib", "json", "logging", "os", "re", "uuid",
                        "decimal", "typing", "boto3", "botocore", "image_checks", "multipart_form",
                        "pipeline_start"}, imports
-    checks = {line.split()[1].split(".")[0] for line in function_source(NOTEBOOK, "image_checks").splitlines()
+    checks = {line.split()[1].split(".")[0] for line in module_source(NOTEBOOK, "image_checks").splitlines()
               if line.startswith(("import ", "from "))}
     assert checks <= {"__future__", "struct", "zlib", "dataclasses"}, checks
-    form = {line.split()[1].split(".")[0] for line in function_source(NOTEBOOK, "multipart_form").splitlines()
+    form = {line.split()[1].split(".")[0] for line in module_source(NOTEBOOK, "multipart_form").splitlines()
             if line.startswith(("import ", "from "))}
     assert form <= {"__future__", "dataclasses", "email"}, form
     start = {line.split()[1].split(".")[0] for line in function_source(NOTEBOOK, "pipeline_start").splitlines()
@@ -325,7 +325,7 @@ def deployed(wb, tmp_path_factory):
     source = tmp_path_factory.mktemp("deployed") / "api_receiver.py"
     source.write_text(function_source(NOTEBOOK, "api_receiver"))
     for module in MODULES:
-        (source.parent / f"{module}.py").write_text(function_source(NOTEBOOK, module))
+        (source.parent / f"{module}.py").write_text(module_source(NOTEBOOK, module))
     function = lambdas.deploy(wb, "api_receiver", source=source, modules=MODULES, environment=_environment(wb))
     return api.ensure(wb, function.arn).url
 

@@ -21,7 +21,7 @@ from PIL import Image
 
 from helpers import api, images
 from tests.conftest import stand_in_pipeline
-from tests.notebook_code import function_source, load_function
+from tests.notebook_code import function_source, load_function, module_source
 
 NOTEBOOK = "07_large_images.ipynb"
 BAD = images.REPO_ROOT / "data" / "bad"
@@ -39,7 +39,7 @@ def receiver(wb, tmp_path_factory):
     folder = tmp_path_factory.mktemp("upload_receiver")
     # 07 packages two of 05's modules beside the receiver; the test does the same.
     for module in ("image_checks", "pipeline_start"):
-        (folder / f"{module}.py").write_text(function_source("05_api.ipynb", module))
+        (folder / f"{module}.py").write_text(module_source("05_api.ipynb", module))
         sys.modules.pop(module, None)
     with pytest.MonkeyPatch.context() as patch:
         for key, value in {"BUCKET_NAME": wb.names.bucket, "TABLE_NAME": wb.names.table,

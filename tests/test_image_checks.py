@@ -15,7 +15,7 @@ import pytest
 
 from helpers import images
 from helpers.localcloud.rekognition import checks as rekognition
-from tests.notebook_code import function_source, load_function
+from tests.notebook_code import load_function, module_source
 
 NOTEBOOK = "05_api.ipynb"
 BAD = images.REPO_ROOT / "data" / "bad"
@@ -200,6 +200,6 @@ def test_every_message_says_what_is_accepted(ic):
 
 
 def test_the_module_uses_only_the_standard_library():
-    imports = {line.split()[1].split(".")[0] for line in function_source(NOTEBOOK, "image_checks").splitlines()
+    imports = {line.split()[1].split(".")[0] for line in module_source(NOTEBOOK, "image_checks").splitlines()
                if line.startswith(("import ", "from "))}
     assert imports <= {"__future__", "struct", "zlib", "dataclasses"}, imports

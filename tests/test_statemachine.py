@@ -187,7 +187,7 @@ def test_render_substitutes_every_placeholder(wb):
 def test_save_load_round_trip_is_byte_identical(tmp_path, monkeypatch):
     committed = statemachine.path().read_bytes()
     assert statemachine.dumps(statemachine.load()).encode() == committed, "committed file is not in saved form"
-    monkeypatch.setattr(statemachine, "STATEMACHINE_DIR", tmp_path / "statemachine")
+    monkeypatch.setattr(statemachine.workspace, "statemachine_dir", lambda: tmp_path / "statemachine")
     assert statemachine.save(json.loads(committed)) == "statemachine/image_pipeline.asl.json"
     first = statemachine.path().read_bytes()
     statemachine.save(statemachine.load())
