@@ -13,14 +13,10 @@ from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from . import aws_errors
+from .aws_errors import REKOGNITION_REGIONS
 from .workbook import Workbook
 
-# Regions where Amazon Rekognition's image APIs are offered (AWS Regional Services list).
-REKOGNITION_REGIONS = frozenset({
-    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "eu-west-1", "eu-west-2",
-    "eu-central-1", "eu-south-2", "ap-south-1", "ap-southeast-1", "ap-southeast-2", "ap-northeast-1",
-    "ap-northeast-2", "il-central-1", "us-gov-west-1",
-})
 
 
 @dataclass(frozen=True)
@@ -52,10 +48,14 @@ def _tiny_png() -> bytes:
     return buffer.getvalue()
 
 
-def _call(name: str, call: Callable[[], str], fix: str) -> Check:
+def _call(name: str, call: Callable[[], str], fix: str, action: str = "") -> Check:
+    """``call``'s answer, or the refusal in one sentence (aws_errors.explain) or with ``fix``."""
     try:
         return Check(name, True, call())
     except (ClientError, BotoCoreError) as exc:
+        sentence = aws_errors.explain(exc, action)
+        if sentence:
+            return Check(name, False, sentence)
         code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
         return Check(name, False, f"{code}: {exc}. {fix}")
 
@@ -71,27 +71,27 @@ def run(wb: Workbook) -> Report:
     where = "the local cloud" if wb.is_local else "AWS"
     checks = Report([
         _call("identity", lambda: _identity(wb),
-              "Check AWS_PROFILE / credentials (aws sso login, or aws configure)."),
+              "Check AWS_PROFILE / credentials (aws sso login, or aws configure).", "sts:GetCallerIdentity"),
         Check("region", wb.is_local or wb.region in REKOGNITION_REGIONS,
-              f"{wb.region} on {where}" + ("" if wb.is_local or wb.region in REKOGNITION_REGIONS
-                                           else " does not offer Rekognition; choose e.g. us-east-1 or eu-west-1")),
+              f"{wb.region} on {where}" if wb.is_local or wb.region in REKOGNITION_REGIONS
+              else str(aws_errors.region_problem(wb.region))),
         _call("rekognition", lambda: f"DetectLabels answered with {len(wb.client('rekognition').detect_labels(Image={'Bytes': _tiny_png()}, MaxLabels=1)['Labels'])} label(s)",
-              "The workbook needs rekognition:DetectLabels in this region."),
+              "The workbook needs rekognition:DetectLabels in this region.", "rekognition:DetectLabels"),
     ])
-    for name, service, list_call in _LISTS:
+    for name, service, list_call, action in _LISTS:
         checks.append(_call(f"permission: {name}", _can_list(wb, service, list_call),
-                            f"Ask your instructor for read and create permissions on {name}."))
+                            f"Ask your instructor for read and create permissions on {name}.", action))
     return checks
 
 
 # One cheap read per service: a refusal here means creating will be refused too.
-_LISTS: list[tuple[str, str, Callable]] = [
-    ("lambda", "lambda", lambda c: c.list_functions(MaxItems=1)),
-    ("step functions", "stepfunctions", lambda c: c.list_state_machines(maxResults=1)),
-    ("s3", "s3", lambda c: c.list_buckets()),
-    ("dynamodb", "dynamodb", lambda c: c.list_tables(Limit=1)),
-    ("api gateway", "apigateway", lambda c: c.get_rest_apis(limit=1)),
-    ("iam", "iam", lambda c: c.list_roles(MaxItems=1)),
+_LISTS: list[tuple[str, str, Callable, str]] = [
+    ("lambda", "lambda", lambda c: c.list_functions(MaxItems=1), "lambda:ListFunctions"),
+    ("step functions", "stepfunctions", lambda c: c.list_state_machines(maxResults=1), "states:ListStateMachines"),
+    ("s3", "s3", lambda c: c.list_buckets(), "s3:ListAllMyBuckets"),
+    ("dynamodb", "dynamodb", lambda c: c.list_tables(Limit=1), "dynamodb:ListTables"),
+    ("api gateway", "apigateway", lambda c: c.get_rest_apis(limit=1), "apigateway:GET"),
+    ("iam", "iam", lambda c: c.list_roles(MaxItems=1), "iam:ListRoles"),
 ]
 
 

@@ -13,7 +13,9 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from . import masking
+from botocore.exceptions import BotoCoreError, ClientError
+
+from . import aws_errors, masking
 from . import target as targets
 from .names import Names, check_prefix
 
@@ -56,10 +58,20 @@ class Workbook:
 
 def start(target: str = "local", region: str = "us-east-1", prefix: str = "workbook", *,
           profile: str | None = None, port: int | None = None) -> Workbook:
-    """Select the target for this kernel and return the workbook session."""
+    """Select the target for this kernel and return the workbook session.
+
+    On AWS, what a newcomer meets first (no or expired credentials, a region without
+    Rekognition) raises :class:`aws_errors.SetupError` with one sentence saying what to do.
+    """
     check_prefix(prefix)
+    if target == "aws" and (problem := aws_errors.region_problem(region)):
+        raise aws_errors.SetupError(problem)
     chosen = targets.use(target, region, profile=profile, port=port)
-    account_id = boto3.client("sts", region_name=region).get_caller_identity()["Account"]
+    try:
+        account_id = boto3.client("sts", region_name=region).get_caller_identity()["Account"]
+    except (ClientError, BotoCoreError) as error:
+        aws_errors.raise_explained(error, "sts:GetCallerIdentity")
+        raise
     session = Workbook(target=chosen, names=Names(prefix=prefix, account_id=account_id, region=region))
     if not session.is_local:
         masking.install(account_id)  # outputs get shared: no real account id in them

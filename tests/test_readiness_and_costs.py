@@ -36,8 +36,16 @@ def test_refused_call_is_reported_not_raised(wb):
     def refuse() -> str:
         raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "ListFunctions")
 
-    check = readiness._call("permission: lambda", refuse, "Ask your instructor.")
-    assert not check.ok and check.detail.startswith("AccessDenied:") and check.detail.endswith("Ask your instructor.")
+    check = readiness._call("permission: lambda", refuse, "Ask your instructor.", "lambda:ListFunctions")
+    assert not check.ok
+    assert check.detail == ("Your AWS identity may not call lambda:ListFunctions (AccessDenied): ask your instructor "
+                            "for the workshop's learner policy (docs/instructor.md).")
+    # An error a newcomer does not meet first keeps its code and message, and the fix.
+    def fail() -> str:
+        raise ClientError({"Error": {"Code": "InternalFailure", "Message": "boom"}}, "ListFunctions")
+
+    other = readiness._call("permission: lambda", fail, "Ask your instructor.", "lambda:ListFunctions")
+    assert other.detail.startswith("InternalFailure:") and other.detail.endswith("Ask your instructor.")
 
 
 def test_cost_scales_with_images_and_rekognition_dominates():
