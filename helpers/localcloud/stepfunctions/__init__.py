@@ -9,6 +9,7 @@
 * ``lambda_tasks`` — ``Lambda.<Code>`` error names for plain function ARN Tasks;
 * ``error_matching`` — ``States.Runtime`` is never retried or caught;
 * ``api_errors`` — API errors such as ``InvalidDefinition`` carry their code;
+* ``parser_scopes`` — a refused JSONata definition no longer breaks the parsing of later ones;
 * ``service_calls`` — its calls to Lambda and other services are signed with the instance's key.
 
 What still differs from AWS is listed in ``docs/fidelity/stepfunctions.md``.
@@ -16,11 +17,12 @@ What still differs from AWS is listed in ``docs/fidelity/stepfunctions.md``.
 
 from __future__ import annotations
 
-from . import api_errors, error_matching, executions, history, jsonata, lambda_tasks, limits, service_calls
+from . import (api_errors, error_matching, executions, history, jsonata, lambda_tasks, limits, parser_scopes,
+               service_calls)
 
 # Every module that registers hooks (tests/localcloud/test_hooks.py imports them).
 HOOK_MODULES = ("api_errors", "error_matching", "executions", "history", "jsonata", "lambda_tasks", "limits",
-                "service_calls")
+                "parser_scopes", "service_calls")
 
 
 def install(access_key_id: str, secret_access_key: str) -> None:
@@ -33,3 +35,4 @@ def install(access_key_id: str, secret_access_key: str) -> None:
     lambda_tasks.install()
     error_matching.install()
     api_errors.install()
+    parser_scopes.install()
