@@ -275,6 +275,39 @@ def ensure(wb: Workbook, function_arn: str) -> Api:
     return Api(api_id, wb.names.api, wb.names.stage, invoke_url(wb, api_id), changed)
 
 
+def add_route(wb: Workbook, function_arn: str, method: str, path: str) -> Api:
+    """One more route to the api-receiver (an exercise's ``GET /images``), on the API :func:`ensure` built.
+
+    The same four pieces as ensure's routes: the resource, the method with its proxy
+    integration, the permission for API Gateway to invoke the function from this route only,
+    and a new deployment when one of them changed. ensure keeps routes it does not know,
+    so the route stays when ensure runs again; deleting the API (08) removes it.
+    """
+    current = find(wb)
+    if current is None:
+        url_of(wb)  # raises, naming the notebook to run
+    assert current is not None
+    resources = _resources(wb, current.id)
+    changed = path not in resources
+    _ensure_resource(wb, current.id, resources, path)
+    changed |= _ensure_method(wb, current.id, resources[path], method, lambda_uri(wb, function_arn))
+    route_sid = f"{method.lower()}-{path.strip('/').replace('/', '-').replace('{', '').replace('}', '')}"
+    sid = _permission_sid(wb, route_sid)
+    wanted = source_arn(wb, current.id, path, method)
+    statement = _statements(wb, function_arn).get(sid)
+    if statement is None or statement.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn") != wanted:
+        lam = wb.client("lambda")
+        if statement is not None:
+            lam.remove_permission(FunctionName=function_arn, StatementId=sid)
+        lam.add_permission(FunctionName=function_arn, StatementId=sid, Action="lambda:InvokeFunction",
+                           Principal="apigateway.amazonaws.com", SourceArn=wanted)
+        changed = True
+    if changed:  # ensure redeploys its own configuration later; this deployment serves the route now
+        wb.client("apigateway").create_deployment(restApiId=current.id, stageName=wb.names.stage,
+                                                  description=f"workbook route {method} {path}")
+    return Api(current.id, current.name, current.stage, current.url, changed)
+
+
 def routes(wb: Workbook) -> list[str]:
     """``METHOD /path -> integration`` for each method the API has (what a learner checks)."""
     api = find(wb)
@@ -330,9 +363,9 @@ def delete(wb: Workbook, function_arn: str | None = None) -> bool:
     lam = wb.client("lambda")
     function_arn = function_arn or wb.names.function_arn("api_receiver")
     statements = _statements(wb, function_arn)  # {} when the function or its policy is gone
-    for _, _, route_sid in ROUTES:
-        if _permission_sid(wb, route_sid) in statements:
-            lam.remove_permission(FunctionName=function_arn, StatementId=_permission_sid(wb, route_sid))
+    for sid in statements:  # ensure's routes and any add_route added
+        if sid.startswith(_permission_sid(wb, "")):
+            lam.remove_permission(FunctionName=function_arn, StatementId=sid)
             deleted = True
     return deleted
 

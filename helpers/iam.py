@@ -34,9 +34,9 @@ def ensure_role(wb: Workbook, key: str) -> str:
     return arn
 
 
-def policy_of(wb: Workbook, key: str) -> dict[str, Any]:
-    """The inline policy as stored, to show the learner what the role may do."""
-    doc = wb.client("iam").get_role_policy(RoleName=wb.names.role(key), PolicyName=POLICY_NAME)["PolicyDocument"]
+def policy_of(wb: Workbook, key: str, name: str = POLICY_NAME) -> dict[str, Any]:
+    """The inline policy as stored, to show the learner what the role may do (``name``: another of its policies)."""
+    doc = wb.client("iam").get_role_policy(RoleName=wb.names.role(key), PolicyName=name)["PolicyDocument"]
     return json.loads(doc) if isinstance(doc, str) else doc
 
 
