@@ -28,7 +28,7 @@ from tests.conftest import stand_in_pipeline
 from tests.notebook_code import function_source, load_function, module_source
 
 NOTEBOOK = "05_api.ipynb"
-MODULES = ("image_checks", "multipart_form", "pipeline_start")  # written by 05 beside the receiver
+MODULES = ("image_checks", "multipart_form", "pipeline_start")  # beside the receiver: two provided, one written by 05
 PNG = b"\x89PNG\r\n\x1a\n"
 JPEG = b"\xff\xd8\xff\xe0"
 CONTEXT = SimpleNamespace(aws_request_id="lambda-request-id")
@@ -294,10 +294,39 @@ def test_get_unknown_or_malformed_ids(receiver):
 def test_methods_it_does_not_serve_are_405_and_unknown_routes_404(receiver):
     assert get(receiver, "x", method="DELETE", headers={"Allow": "GET"}) == (405, {
         "error": "MethodNotAllowed", "message": "/images/{id} accepts GET, not DELETE"})
-    assert get(receiver, "x", method="PUT", resource="/images", headers={"Allow": "POST"}) == (405, {
-        "error": "MethodNotAllowed", "message": "/images accepts POST, not PUT"})
+    assert get(receiver, "x", method="PUT", resource="/uploads", headers={"Allow": "POST"}) == (405, {
+        "error": "MethodNotAllowed", "message": "/uploads accepts POST, not PUT"})
     status, body = get(receiver, "x", resource="/{proxy+}")
     assert (status, body["error"]) == (404, "NotFound")
+
+
+def test_get_images_lists_the_most_recent_records_newest_first(wb, receiver):
+    """Exercise 5.1's route, as the notebook's solution writes it."""
+    image = make_png(84, 81)
+    assert post(receiver, image)[0] == 202
+    event = {"resource": "/images", "path": "/images", "httpMethod": "GET", "headers": None,
+             "pathParameters": None, "requestContext": {"requestId": "gateway-request-id"}, "body": None,
+             "isBase64Encoded": False}
+    status, body = _answer(receiver.handler(event, CONTEXT))
+    listed = body["images"]
+    assert status == 200 and 1 <= len(listed) <= 10
+    assert listed[0] == {"id": sha(image), "status": "PROCESSING", "created_at": listed[0]["created_at"],
+                         "href": f"/images/{sha(image)}"}
+    assert [item["created_at"] for item in listed] == sorted((item["created_at"] for item in listed), reverse=True)
+
+
+def test_max_images_from_the_environment_caps_the_parts_of_one_request(wb, tmp_path):
+    """Exercise 5.2: the limit is a setting of the deployed function, not a code edit."""
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in _environment(wb, MAX_IMAGES="2").items():
+            patch.setenv(key, value)
+        limited = load_function(NOTEBOOK, "api_receiver", tmp_path, modules=MODULES)
+    before = api.footprint(wb)
+    status, answer = post(limited, *multipart([("images", ("a.png", make_png(83, 82), "image/png"))] * 3))
+    assert (status, answer) == (413, {"error": "TooManyParts",
+                                      "message": "the request has 3 parts; at most 2 images are accepted per request"})
+    assert api.footprint(wb) == before
+    assert post(limited, *multipart([("images", ("a.png", make_png(83, 82), "image/png"))] * 2))[0] == 202
 
 
 def test_the_function_uses_only_the_standard_library_and_boto3():

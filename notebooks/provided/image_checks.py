@@ -4,6 +4,30 @@ check(data, content_type) returns the image's format and size, or raises ImageEr
 the HTTP status, the error code and a message saying what was wrong and what is accepted.
 Nothing is decoded to pixels: headers are read, PNG chunks are checked (length, CRC) and
 their compressed data inflated under a bound set by the header; JPEG segments are walked.
+
+Why each check (notebook 05 shows the refusals; this is the detail behind them):
+
+- Magic bytes say what a file claims to be, not whether it is whole: a PNG cut in half still
+  starts like a PNG, and Rekognition would refuse it only later, in the workflow, after a
+  record, a staged object and an execution. So the structure is read, with the standard
+  library only (Pillow is big, and decoding pixels would double Rekognition's work).
+- Format, from the first bytes: PNG and JPEG go on; GIF, TIFF (II*\0, MM\0*), WebP
+  (RIFF...WEBP), BMP (BM) and HEIC/AVIF (ftyp) are named and refused (415); anything else is
+  not an image (400). The declared Content-Type must be the format found. Refusing rather
+  than converting keeps an image library out of the Lambda.
+- Size, from the header, before any pixel data is touched: Rekognition takes 80 to 10000
+  pixels a side (the local cloud's Rekognition checks the same). More than 89,478,485 pixels
+  in all (Pillow's MAX_IMAGE_PIXELS) is a decompression bomb: zeros compress about 1000:1, so
+  a few kilobytes can declare 30000 x 30000 pixels and inflate to gigabytes.
+- PNG: a list of chunks, each with its length and a CRC-32. Every chunk must lie inside the
+  body and match its CRC (zlib.crc32), IHDR first, IEND last with nothing after it: that
+  catches truncation and transmission errors. IDAT is inflated one MiB at a time and thrown
+  away, stopping as soon as it exceeds the exact size the header implies (rows x bytes per
+  row, plus a filter byte per row): a stream larger than its header says is refused without
+  being inflated in full; one that ends short is truncated.
+- JPEG: a chain of marker segments, walked from SOI. A frame header (SOF0 to SOF15, but not
+  DHT, JPG or DAC, which share the range) gives the size, a scan (SOS) holds the image data,
+  and EOI must end the file (zero bytes after it are tolerated as padding, nothing else).
 """
 
 from __future__ import annotations
