@@ -15,7 +15,7 @@ PREFIX ?= workbook
 NOTEBOOK_PARAMETERS = --target $(TARGET) --region $(REGION) --prefix $(PREFIX)
 RUNNER = $(PORT_ENV) $(BIN)/python -m helpers.notebook_runner
 
-.PHONY: setup test run clean lab student notebooks bench bench-labels bench-load localcloud-start localcloud-stop localcloud-status clean-venv
+.PHONY: setup test run clean lab student classroom classroom-clean notebooks bench bench-labels bench-load localcloud-start localcloud-stop localcloud-status clean-venv
 
 setup: $(VENV)/.installed
 
@@ -65,6 +65,17 @@ lab: setup
 ## by a scaffold, no outputs. A copy that exists is kept (a learner's work); FORCE=1 replaces it.
 student: setup
 	$(BIN)/python -m helpers.student $(if $(FORCE),--force)
+
+## Instructors (docs/instructor.md): every learner's prefix in the target (same TARGET, REGION and
+## PORT as make run), side by side: the notebooks each has completed and the resources each holds.
+CLASSROOM = $(PORT_ENV) $(BIN)/python -m helpers.classroom
+classroom: setup
+	$(CLASSROOM) status --target $(TARGET) --region $(REGION) $(PORT_ARG)
+
+## Remove every learner's resources from the target, then check that nothing is left. It asks
+## first; YES=1 does not ask.
+classroom-clean: setup
+	$(CLASSROOM) clean --target $(TARGET) --region $(REGION) $(PORT_ARG) $(if $(YES),--yes)
 
 ## Maintainers: re-run the committed notebooks in place against a fresh local cloud and
 ## normalize them for committing (refuses outputs that hold machine paths).

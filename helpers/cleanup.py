@@ -268,6 +268,12 @@ def _name_patterns() -> dict[str, re.Pattern[str]]:
 _PATTERNS = _name_patterns()
 
 
+def workbook_prefix(kind: str, name: str) -> str | None:
+    """The prefix a workbook name of this kind was made from ("alice" for "alice-image-api"), else None."""
+    match = _PATTERNS[kind].match(name) if kind in _PATTERNS else None
+    return match["prefix"] if match else None
+
+
 Candidate = tuple[str, str, str, Callable[[], str | None]]  # kind, name, ARN, its workbook-prefix tag
 
 
@@ -394,10 +400,10 @@ def _tagged(wb: Workbook) -> list[str]:
         if _code(exc) in ("AccessDeniedException", "AccessDenied"):
             return []  # a sandbox role without tag:GetResources: the per-service checks stand
         raise
-    return [arn for arn in arns if _arn_exists(wb, arn)]
+    return [arn for arn in arns if arn_exists(wb, arn)]
 
 
-def _arn_exists(wb: Workbook, arn: str) -> bool:
+def arn_exists(wb: Workbook, arn: str) -> bool:
     service = arn.split(":", 3)[2]
     checks: dict[str, Callable[[], object]] = {
         "lambda": lambda: wb.client("lambda").get_function(FunctionName=arn),

@@ -110,19 +110,24 @@ class Names:
 
     def inventory(self) -> list[tuple[str, str]]:
         """(kind, name) of everything the workbook creates for this prefix, in build order."""
+        return [item for items in self.inventory_by_notebook().values() for item in items]
+
+    def inventory_by_notebook(self) -> dict[str, list[tuple[str, str]]]:
+        """The inventory by the notebook that creates it ("01" to "07"; 06 only uses what 05 built)."""
 
         def function(key: str) -> list[tuple[str, str]]:
             return [("IAM role", self.role(key)), ("Lambda function", self.function(key)),
                     ("log group", self.log_group(key))]
 
-        return [
-            ("S3 bucket", self.bucket), *function("image_uploader"),  # notebook 01
-            *function("label_detector"), ("Lambda layer", self.layer("pillow")),  # 02
-            ("DynamoDB table", self.table), *function("result_store"),  # 03
-            ("IAM role", self.role("state_machine")), ("state machine", self.state_machine),  # 04
-            *function("api_receiver"), ("REST API", f"{self.api} (stage {self.stage})"),  # 05
-            *function("upload_receiver"),  # 07
-        ]
+        return {
+            "01": [("S3 bucket", self.bucket), *function("image_uploader")],
+            "02": [*function("label_detector"), ("Lambda layer", self.layer("pillow"))],
+            "03": [("DynamoDB table", self.table), *function("result_store")],
+            "04": [("IAM role", self.role("state_machine")), ("state machine", self.state_machine)],
+            "05": [*function("api_receiver"), ("REST API", f"{self.api} (stage {self.stage})")],
+            "06": [],
+            "07": [*function("upload_receiver")],
+        }
 
     @property
     def tags(self) -> dict[str, str]:
