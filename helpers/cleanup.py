@@ -359,7 +359,12 @@ def _is_ours(kind: str, name: str, prefix: str, tag: Callable[[], str | None]) -
         return True
     if match:  # a workbook name made from a longer prefix, e.g. "team-2" for prefix "team"
         return False
-    owner = tag()
+    try:
+        owner = tag()
+    except ClientError as exc:
+        if _code(exc) in ("AccessDenied", "AccessDeniedException"):
+            return False  # in a shared account, another learner's: its tags are not ours to read
+        raise
     return owner is None or owner == prefix  # untagged and named with the prefix: report it
 
 

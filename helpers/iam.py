@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -11,7 +12,18 @@ from . import policies
 from .workbook import Workbook
 
 POLICY_NAME = "least-privilege"
+# In a shared AWS account the instructor may require every learner's role to carry a permissions
+# boundary (docs/instructor.md): its name or ARN, from the environment.
+BOUNDARY_VARIABLE = "WORKBOOK_PERMISSIONS_BOUNDARY"
 T = TypeVar("T")
+
+
+def permissions_boundary(wb: Workbook) -> str | None:
+    """The ARN of the managed policy new roles get as their permissions boundary, or None."""
+    value = os.environ.get(BOUNDARY_VARIABLE, "").strip()
+    if not value or value.startswith("arn:"):
+        return value or None
+    return f"arn:{wb.names.partition}:iam::{wb.account_id}:policy/{value}"
 
 
 def ensure_role(wb: Workbook, key: str) -> str:
@@ -23,11 +35,13 @@ def ensure_role(wb: Workbook, key: str) -> str:
         arn = iam.get_role(RoleName=name)["Role"]["Arn"]
         iam.update_assume_role_policy(RoleName=name, PolicyDocument=policies.trust_policy(wb.names, service))
     except iam.exceptions.NoSuchEntityException:
+        boundary = permissions_boundary(wb)
         arn = iam.create_role(
             RoleName=name,
             AssumeRolePolicyDocument=policies.trust_policy(wb.names, service),
             Description=f"{name}: only what the workbook's {key.replace('_', ' ')} needs",
             Tags=wb.names.tag_list(),
+            **({"PermissionsBoundary": boundary} if boundary else {}),
         )["Role"]["Arn"]
     iam.put_role_policy(RoleName=name, PolicyName=POLICY_NAME,
                         PolicyDocument=json.dumps(policies.FOR_ROLE[key](wb.names)))
