@@ -15,7 +15,7 @@ PREFIX ?= workbook
 NOTEBOOK_PARAMETERS = --target $(TARGET) --region $(REGION) --prefix $(PREFIX)
 RUNNER = $(PORT_ENV) $(BIN)/python -m helpers.notebook_runner
 
-.PHONY: setup test run clean lab student classroom classroom-clean notebooks bench bench-labels bench-load localcloud-start localcloud-stop localcloud-status clean-venv
+.PHONY: setup test run clean lab student classroom classroom-clean notebooks bench bench-labels bench-load bench-classroom localcloud-start localcloud-stop localcloud-status clean-venv
 
 setup: $(VENV)/.installed
 
@@ -97,6 +97,12 @@ N ?= 200
 C ?= 16
 bench-load: setup
 	$(BIN)/python benchmarks/pipeline_load.py --images $(N) --clients $(C)
+
+## What one learner costs a shared server: LEARNERS local clouds of their own, each running 00-07
+## one after another (CONCURRENT=1: all at once); memory, CPU seconds and wall time per learner.
+LEARNERS ?= 2
+bench-classroom: setup
+	$(BIN)/python benchmarks/classroom_bench.py --learners $(LEARNERS) $(if $(CONCURRENT),--concurrent)
 
 localcloud-start: setup
 	$(BIN)/python -m helpers.localcloud start $(PORT_ARG)
