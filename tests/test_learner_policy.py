@@ -242,3 +242,10 @@ def test_cleanup_passes_over_a_resource_whose_tags_the_learner_may_not_read():
     # "alice-2-experiment" starts with "alice-" but is no workbook name: its tag decides, and alice may not read it.
     assert cleanup._is_ours("Lambda function", "alice-2-experiment", "alice", denied) is False
     assert cleanup._is_ours("Lambda function", "alice-experiment", "alice", lambda: None) is True
+
+
+def test_the_instructors_guide_shows_both_policies_as_they_are():
+    guide = (FOLDER.parent / "instructor.md").read_text()
+    for name in ("learner-policy.json", "learner-boundary.json"):
+        shown = guide.split(f"docs/instructor/{name}, in full</summary>\n\n```json\n", 1)[1].split("```", 1)[0]
+        assert json.loads(shown) == json.loads((FOLDER / name).read_text()), f"docs/instructor.md shows an old {name}"
