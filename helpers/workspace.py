@@ -8,7 +8,8 @@ workspace is the kernel's working folder when it holds a ``functions/`` folder (
 papermill start kernels in the notebook's folder), else the committed ``notebooks/``.
 
 Modules the notebooks do not teach (the PNG/JPEG checks, the multipart parser) are provided,
-committed in ``notebooks/provided/``; a file of that name written into ``functions/`` wins.
+committed in ``notebooks/provided/``; they win over a file of the same name in ``functions/``
+(an older notebook wrote them there, and a stale copy must not be deployed instead).
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ def statemachine_dir() -> Path:
 
 
 def module_path(name: str, beside: Path) -> Path:
-    """``NAME.py`` written beside the function, else the provided one (which may not exist)."""
-    written = beside / f"{name}.py"
+    """The provided ``NAME.py`` if there is one, else the one written beside the function."""
     provided = PROVIDED_DIR / f"{name}.py"
-    return written if written.exists() or not provided.exists() else provided
+    return provided if provided.exists() else beside / f"{name}.py"
