@@ -96,28 +96,34 @@ def test_bucket_is_emptied_and_deleted(wb):
 
 
 def test_package_holds_the_modules_written_beside_the_handler(source):
-    (source.parent / "image_checks.py").write_text("LIMIT = 80\n")
+    (source.parent / "written_module.py").write_text("LIMIT = 80\n")
     (source.parent / "extra.py").write_text("X = 1\n")
-    zipped = lambdas.package("image_uploader", source, ["image_checks", "extra"])
-    assert zipped == lambdas.package("image_uploader", source, ["extra", "image_checks"])  # reproducible
+    zipped = lambdas.package("image_uploader", source, ["written_module", "extra"])
+    assert zipped == lambdas.package("image_uploader", source, ["extra", "written_module"])  # reproducible
     with zipfile.ZipFile(io.BytesIO(zipped)) as archive:
-        assert archive.namelist() == ["image_uploader.py", "extra.py", "image_checks.py"]
-        assert archive.read("image_checks.py") == b"LIMIT = 80\n"
+        assert archive.namelist() == ["image_uploader.py", "extra.py", "written_module.py"]
+        assert archive.read("written_module.py") == b"LIMIT = 80\n"
         assert {info.date_time for info in archive.infolist()} == {(2020, 1, 1, 0, 0, 0)}
     assert zipped != lambdas.package("image_uploader", source)
     with pytest.raises(FileNotFoundError, match="missing.py has not been written yet"):
         lambdas.package("image_uploader", source, ["missing"])
 
 
+def test_a_provided_module_is_packaged_even_when_a_stale_copy_was_written(source):
+    (source.parent / "image_checks.py").write_text("STALE = True\n")
+    with zipfile.ZipFile(io.BytesIO(lambdas.package("image_uploader", source, ["image_checks"]))) as archive:
+        assert archive.read("image_checks.py") == (lambdas.workspace.PROVIDED_DIR / "image_checks.py").read_bytes()
+
+
 def test_deploy_with_modules_lets_the_handler_import_them(wb, tmp_path):
     handler = tmp_path / "result_store.py"
-    handler.write_text("import image_checks\n\ndef handler(event, context):\n    return image_checks.LIMIT\n")
-    (tmp_path / "image_checks.py").write_text("LIMIT = 80\n")
-    deployed = lambdas.deploy(wb, "result_store", source=handler, modules=["image_checks"])
+    handler.write_text("import written_module\n\ndef handler(event, context):\n    return written_module.LIMIT\n")
+    (tmp_path / "written_module.py").write_text("LIMIT = 80\n")
+    deployed = lambdas.deploy(wb, "result_store", source=handler, modules=["written_module"])
     assert lambdas.invoke(wb, "result_store", {}) == 80
-    assert not lambdas.deploy(wb, "result_store", source=handler, modules=["image_checks"]).changed
-    (tmp_path / "image_checks.py").write_text("LIMIT = 81\n")
-    assert lambdas.deploy(wb, "result_store", source=handler, modules=["image_checks"]).code_sha256 != \
+    assert not lambdas.deploy(wb, "result_store", source=handler, modules=["written_module"]).changed
+    (tmp_path / "written_module.py").write_text("LIMIT = 81\n")
+    assert lambdas.deploy(wb, "result_store", source=handler, modules=["written_module"]).code_sha256 != \
         deployed.code_sha256
     assert lambdas.invoke(wb, "result_store", {}) == 81
 
