@@ -1,4 +1,4 @@
-"""Command line: python -m helpers.localcloud {start,stop,status,logs,env,serve,faults,lifecycle,prepare-model}."""
+"""Command line: python -m helpers.localcloud {start,stop,status,logs,env,serve,faults,iam,lifecycle,prepare-model}."""
 
 from __future__ import annotations
 
@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     text = "check the label model's weights and convert them once for the local cloud (make setup runs it)"
     sub.add_parser("prepare-model", help=text, description=text)
     _add_faults_parser(sub)
+    _add_iam_parser(sub)
     _add_lifecycle_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "prepare-model":
@@ -49,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "faults":
         return _faults(args, port)
+    if args.command == "iam":
+        return _iam(args, port)
     if args.command == "lifecycle":
         return _lifecycle(args, port)
 
@@ -136,6 +139,38 @@ def _add_faults_parser(sub: argparse._SubParsersAction) -> None:
     clearing.add_argument("--id", help="the rule to remove")
     for cmd in (add, listing, clearing):
         cmd.add_argument("--port", type=int, default=None, help=PORT_HELP)
+
+
+def _add_iam_parser(sub: argparse._SubParsersAction) -> None:
+    text = "IAM enforcement: show or set the mode, list what was denied"
+    iam_parser = sub.add_parser("iam", help=text, description=text)
+    actions = iam_parser.add_subparsers(dest="action", required=True)
+    mode = actions.add_parser("mode", help="show the mode, or set it: enforce (default), report (log only), off")
+    mode.add_argument("new_mode", nargs="?", choices=("enforce", "report", "off"))
+    listing = actions.add_parser("denials", help="what role credentials were refused (or would be, in report mode)")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    listing.add_argument("--clear", action="store_true", help="then forget them")
+    for cmd in (mode, listing):
+        cmd.add_argument("--port", type=int, default=None, help=PORT_HELP)
+
+
+def _iam(args: argparse.Namespace, port: int) -> int:
+    from . import iam
+
+    if _not_running(port):
+        return 3
+    endpoint = config.endpoint_url(port)
+    if args.action == "mode":
+        print(iam.set_mode(endpoint, args.new_mode) if args.new_mode else iam.mode(endpoint))
+        return 0
+    found = iam.denials(endpoint)
+    if args.json:
+        print(json.dumps(found, indent=2))
+    else:
+        print("\n".join(iam.describe(d) for d in found) if found else "nothing denied")
+    if args.clear:
+        iam.clear_denials(endpoint)
+    return 0
 
 
 def _not_running(port: int) -> bool:

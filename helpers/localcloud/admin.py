@@ -157,6 +157,11 @@ class AdminApp:
         elif request.path == faults.ADMIN_PATH or request.path.startswith(faults.ADMIN_PATH + "/"):
             status, body = faults.admin(request.method, request.path, request.get_data())
             return Response(json.dumps(body), status=status, mimetype="application/json")(environ, start_response)
+        elif request.path == "/_localcloud/iam" or request.path.startswith("/_localcloud/iam/"):
+            from .iam import enforce as iam_enforce
+
+            status, body = iam_enforce.admin(request.method, request.path, request.get_data())
+            return Response(json.dumps(body), status=status, mimetype="application/json")(environ, start_response)
         elif request.path == lifecycle.ADMIN_PATH:
             status, body = lifecycle.admin(request.method, request.args.to_dict(flat=False))
             return Response(json.dumps(body), status=status, mimetype="application/json")(environ, start_response)

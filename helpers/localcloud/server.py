@@ -5,7 +5,8 @@ request for a Host other than the loopback is refused (DNS rebinding), the local
 own endpoints answer only programs holding the instance key, and every AWS API call must
 be SigV4-signed by a key this instance accepts, except the API Gateway data plane, open as
 on AWS. Then requests the project emulates itself (admin, the API Gateway data plane,
-Lambda Invoke) are routed to its own handlers; everything else goes to moto's server,
+Lambda Invoke) are routed to its own handlers; a call signed with a role's (or an IAM user's)
+credentials is first held to that principal's policies (``iam/``); everything else goes to moto's server,
 which keeps the state of every service. Before any of them, a signed request that an
 injected fault rule matches (``faults.py``) is answered with that error. Before moto, a
 browser-style POST object upload is held to its signed policy (``s3/post.py``).
@@ -55,6 +56,7 @@ class LocalCloudApp:
         from .apigateway import responses as apigateway_responses
         from .awslambda import limits as lambda_limits
         from .awslambda import responses as lambda_responses
+        from .iam import enforce as iam_enforce
         from .s3 import post as s3_post
 
         hooks.install(port, key.access_key_id, key.secret_access_key)
@@ -68,6 +70,8 @@ class LocalCloudApp:
         self.execute_api = apigateway_responses.ExecuteApiApp(port)
         self.lambda_invoke = lambda_responses.InvokeApp()
         self.s3_post_check = s3_post.check
+        self.s3_post_iam_check = s3_post.refuse_unauthorised_signer
+        self.iam = iam_enforce.ENFORCER
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]):
         try:
@@ -96,6 +100,9 @@ class LocalCloudApp:
             if refused is not None:
                 return refused
         environ[GATE_ENVIRON_KEY] = self.gate
+        refused = self.iam.refuse(environ, start_response)  # the caller's role may not do this
+        if refused is not None:
+            return refused
         failed = faults.maybe_fail(environ, start_response)
         if failed is not None:
             return failed
@@ -111,6 +118,9 @@ class LocalCloudApp:
         post = environ.get(self.s3_post_form_key)
         if post is not None:  # a browser POST upload: its form carries the signature
             refused = self.gate.refuse_post_upload(environ, start_response, post.expanded(), post.raw("policy"))
+            if refused is not None:
+                return refused
+            refused = self.s3_post_iam_check(environ, start_response, post)
             if refused is not None:
                 return refused
         return self.moto(environ, start_response)

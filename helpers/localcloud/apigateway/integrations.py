@@ -115,6 +115,13 @@ def _invoke_lambda(invocation: Invocation, integration: Any, payload: bytes, inv
     region, account_id = (parts[3], parts[4]) if function.startswith("arn:") and len(parts) >= 7 else (
         invocation.stage.region, invocation.stage.account_id)
 
+    if not _may_invoke(invocation, function, qualifier, account_id, region):
+        # AWS's execution log: "Execution failed due to configuration error: Invalid permissions on Lambda function"
+        raise errors.internal_server_error(
+            "Execution failed due to configuration error: Invalid permissions on Lambda function "
+            f"(no statement of {function}'s resource-based policy lets apigateway.amazonaws.com invoke it "
+            f"from {_source_arn(invocation)}; add one with lambda add_permission and this SourceArn)")
+
     def work() -> LambdaResult:
         return invoker(function=function, payload=payload, qualifier=qualifier, account_id=account_id, region=region)
 
@@ -125,6 +132,24 @@ def _invoke_lambda(invocation: Invocation, integration: Any, payload: bytes, inv
             raise errors.request_too_long(f"Lambda invoke of {function} refused the event: {exc}") from exc
         # AWS: "Execution failed due to configuration error" (no such function, no permission...).
         raise errors.internal_server_error(f"Lambda invoke of {function} failed: {exc}") from exc
+
+
+def _source_arn(invocation: Invocation) -> str:
+    """The ARN API Gateway presents to Lambda: api-id/stage/METHOD/path, with the request's own path."""
+    stage = invocation.stage
+    return (f"arn:aws:execute-api:{stage.region}:{stage.account_id}:{stage.api_id}/{stage.stage_name}/"
+            f"{invocation.request.http_method}{invocation.request.path}")
+
+
+def _may_invoke(invocation: Invocation, function: str, qualifier: str | None, account_id: str, region: str) -> bool:
+    """Whether the function's resource-based policy lets API Gateway invoke it for this request."""
+    from ..iam.enforce import ENFORCER
+
+    arn = function if function.startswith("arn:") else f"arn:aws:lambda:{region}:{account_id}:function:{function}"
+    if qualifier:
+        arn = f"{arn}:{qualifier}"
+    return ENFORCER.service_may_invoke(arn, "apigateway.amazonaws.com", source_arn=_source_arn(invocation),
+                                       source_account=invocation.stage.account_id)
 
 
 def _request_params(invocation: Invocation) -> dict[str, dict[str, str]]:

@@ -301,7 +301,7 @@ class Gate:
         try:
             if policy_b64 is None:
                 raise Refused("missing", "an anonymous POST upload (no policy, no signature)", "s3")
-            self.check_post_signature(fields, policy_b64)
+            environ["localcloud.principal"] = self.check_post_signature(fields, policy_b64).principal
         except Refused as refusal:
             refusal.service = "s3"
             return self._refusal_response(environ, start_response, refusal)

@@ -7,6 +7,7 @@ backend in-process (the same state the CloudWatch Logs API serves).
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from datetime import datetime, timezone
@@ -65,8 +66,28 @@ def tail(lines: list[str]) -> str:
     return data[-LOG_TAIL_BYTES:].decode(errors="ignore")
 
 
-def write(account_id: str, region: str, group: str, stream: str, lines: list[str]) -> None:
-    """Append ``lines`` (one event each) to the stream, creating group and stream as needed."""
+def _role_may(role: str, session: str, account_id: str, region: str, actions: list[str], group: str,
+              stream: str) -> bool:
+    """Whether the execution role may deliver the logs. Lambda writes them with the role's
+    permissions; without them the function still runs and its output is lost (AWS's rule)."""
+    from ..iam.enforce import ENFORCER
+
+    match = re.match(r"^arn:([^:]+):iam::(\d+):role/(?:.*/)?([^/]+)$", role)
+    if not match:
+        return True
+    principal = f"arn:{match[1]}:sts::{match[2]}:assumed-role/{match[3]}/{session[:64]}"
+    base = f"arn:{match[1]}:logs:{region}:{account_id}:log-group:{group}"
+    for action in actions:
+        resource = base if action == "logs:CreateLogGroup" else f"{base}:log-stream:{stream}"
+        if not ENFORCER.may(principal, action, resource):
+            return False
+    return True
+
+
+def write(account_id: str, region: str, group: str, stream: str, lines: list[str], *, role: str = "",
+          session: str = "") -> None:
+    """Append ``lines`` (one event each) to the stream, creating group and stream as needed,
+    as far as the function's ``role`` allows."""
     from moto.logs.models import logs_backends
     from moto.logs.exceptions import ResourceAlreadyExistsException
 
@@ -74,6 +95,12 @@ def write(account_id: str, region: str, group: str, stream: str, lines: list[str
         return
     backend = logs_backends[account_id][region]
     now = int(time.time() * 1000)
+    if role:
+        needed = ["logs:CreateLogStream", "logs:PutLogEvents"]
+        if group not in backend.groups:
+            needed.insert(0, "logs:CreateLogGroup")
+        if not _role_may(role, session, account_id, region, needed, group, stream):
+            return
     with _lock:
         if group not in backend.groups:
             try:

@@ -614,7 +614,8 @@ def _run(spec: FunctionSpec, code: bytes, layers: list[tuple[str, bytes]], paylo
         lines += [logs.start_line(request_id, spec.version)]
         lines += logs.end_lines(request_id, env.init_ms, spec.memory_mb, env.max_memory_mb, env.init_ms, False)
         _pool.release(env, reusable=False)
-        logs.write(spec.account_id, spec.region, f"/aws/lambda/{spec.name}", env.log_stream, lines)
+        logs.write(spec.account_id, spec.region, f"/aws/lambda/{spec.name}", env.log_stream, lines,
+                   role=spec.role, session=spec.name)
         return _error_payload(env.init_error, request_id), "Unhandled", lines
     lines.append(logs.start_line(request_id, spec.version))
     outcome = env.invoke(payload, request_id, invoked_arn, client_context)
@@ -640,7 +641,8 @@ def _run(spec: FunctionSpec, code: bytes, layers: list[tuple[str, bytes]], paylo
     if outcome.response is None and not outcome.timed_out:
         lines.append(f"{result['errorMessage']}\n{result['errorType']}")  # Lambda's platform line after REPORT
     _pool.release(env, reusable=outcome.response is not None and env.alive)
-    logs.write(spec.account_id, spec.region, f"/aws/lambda/{spec.name}", env.log_stream, lines)
+    logs.write(spec.account_id, spec.region, f"/aws/lambda/{spec.name}", env.log_stream, lines,
+                   role=spec.role, session=spec.name)
     if result is None:
         body = outcome.response["payload"].encode()
     else:

@@ -94,6 +94,10 @@ DELETE_OBJECT = hooks.register(hooks.Hook(
     "moto.s3.models", "S3Backend.delete_object", ("self", "bucket_name", "key_name", "version_id", "bypass"),
     "lifecycle expiry places a delete marker in a versioned bucket",
 ))
+INVOKE_FUNCTION = hooks.register(hooks.Hook(
+    "moto.s3.notifications", "_invoke_awslambda", ("account_id", "event_body", "fn_arn", "region_name"),
+    "S3 invokes a function only when the function's resource-based policy lets s3.amazonaws.com do so",
+))
 ABORT_UPLOAD = hooks.register(hooks.Hook(
     "moto.s3.models", "S3Backend.abort_multipart_upload", ("self", "bucket_name", "multipart_id"),
     "lifecycle's AbortIncompleteMultipartUpload aborts old uploads",
@@ -112,12 +116,27 @@ def _recording_start_time(original: Any) -> Any:
     return __init__
 
 
+def _only_when_permitted(original: Any) -> Any:
+    def _invoke_awslambda(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
+        from ..iam.enforce import ENFORCER
+
+        records = event_body.get("Records") or [{}] if isinstance(event_body, dict) else [{}]
+        bucket = records[0].get("s3", {}).get("bucket", {}).get("name", "")
+        if not ENFORCER.service_may_invoke(fn_arn, "s3.amazonaws.com", source_arn=f"arn:aws:s3:::{bucket}",
+                                           source_account=account_id):
+            return  # as on AWS: the event is not delivered, and nothing tells the uploader
+        original(account_id, event_body, fn_arn, region_name)
+
+    return _invoke_awslambda
+
+
 def install() -> None:
     """Install the S3 hooks into moto (idempotent)."""
     from . import responses
 
     responses._original = hooks.patch(POST_HANDLER, responses.bucket_response_post)
     hooks.wrap(MULTIPART_INIT, _recording_start_time)
+    hooks.wrap(INVOKE_FUNCTION, _only_when_permitted)
 
 
 __all__ = ["LifecycleError", "expire", "install", "run_lifecycle"]

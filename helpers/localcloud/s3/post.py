@@ -169,3 +169,24 @@ class _Counting:
         data = self._stream.read(size)
         self.read_bytes += len(data)
         return data
+
+
+def refuse_unauthorised_signer(environ: dict[str, Any], start_response: Callable[..., Any],
+                               post: form.PostForm) -> Iterable[bytes] | None:
+    """S3's AccessDenied when whoever signed the form may not s3:PutObject its key.
+
+    A presigned POST acts with its signer's permissions: a role's policy decides what the
+    browser may upload, as on AWS.
+    """
+    from ..iam.enforce import ENFORCER
+
+    principal = environ.get("localcloud.principal")
+    bucket = target_bucket(environ)
+    if not principal or not bucket:
+        return None
+    text = ENFORCER.refuse_post_upload(principal, bucket, post.value("key") or "", "")
+    if text is None:
+        return None
+    status, headers, document = exceptions.access_denied(text).response()
+    start_response(status, headers)
+    return [document]
