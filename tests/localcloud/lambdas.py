@@ -25,12 +25,27 @@ def make_zip(files: dict[str, str]) -> bytes:
     return buffer.getvalue()
 
 
-def role_arn(iam) -> str:
-    name = "localcloud-test-lambda-role"
+# The local cloud enforces IAM (issue 11): the functions of its own tests act with a role that
+# may do anything, so each test is about what it tests. Least privilege is proved on the
+# workbook's own policies (tests/test_least_privilege.py) and enforcement in test_iam_enforcement.py.
+ANYTHING = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+
+
+def role_arn(iam, name: str = "localcloud-test-lambda-role") -> str:
+    """The tests' role (or another of that name), created once, allowed anything."""
     try:
-        return iam.get_role(RoleName=name)["Role"]["Arn"]
+        arn = iam.get_role(RoleName=name)["Role"]["Arn"]
     except iam.exceptions.NoSuchEntityException:
-        return iam.create_role(RoleName=name, AssumeRolePolicyDocument=ROLE_POLICY)["Role"]["Arn"]
+        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=ROLE_POLICY)["Role"]["Arn"]
+    iam.put_role_policy(RoleName=name, PolicyName="anything", PolicyDocument=ANYTHING)
+    return arn
+
+
+def allow_apigateway(lambda_client, name: str) -> None:
+    """Let any API of the test account invoke the function (its resource-based policy), as AWS requires."""
+    lambda_client.add_permission(FunctionName=name, StatementId=f"apigateway-{uuid.uuid4().hex[:8]}",
+                                 Action="lambda:InvokeFunction", Principal="apigateway.amazonaws.com",
+                                 SourceArn="arn:aws:execute-api:us-east-1:123456789012:*")
 
 
 def deploy(lambda_client, iam, source: str, *, name: str | None = None, handler: str = "app.handler",
@@ -47,3 +62,10 @@ def deploy(lambda_client, iam, source: str, *, name: str | None = None, handler:
         **config,
     )
     return name
+
+
+def allow_s3(lambda_client, name: str, bucket: str) -> None:
+    """Let the bucket's event notifications invoke the function (its resource-based policy)."""
+    lambda_client.add_permission(FunctionName=name, StatementId=f"s3-{uuid.uuid4().hex[:8]}",
+                                 Action="lambda:InvokeFunction", Principal="s3.amazonaws.com",
+                                 SourceArn=f"arn:aws:s3:::{bucket}", SourceAccount="123456789012")

@@ -10,7 +10,7 @@ import uuid
 import pytest
 import requests
 
-from tests.localcloud.lambdas import deploy
+from tests.localcloud.lambdas import allow_apigateway, deploy
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -119,12 +119,16 @@ def apigw(client):
 
 @pytest.fixture(scope="module")
 def proxy_fn(client):
-    return deploy(client("lambda"), client("iam"), PROXY_SOURCE, Timeout=10)
+    name = deploy(client("lambda"), client("iam"), PROXY_SOURCE, Timeout=10)
+    allow_apigateway(client("lambda"), name)
+    return name
 
 
 @pytest.fixture(scope="module")
 def custom_fn(client):
-    return deploy(client("lambda"), client("iam"), CUSTOM_SOURCE, Timeout=10)
+    name = deploy(client("lambda"), client("iam"), CUSTOM_SOURCE, Timeout=10)
+    allow_apigateway(client("lambda"), name)
+    return name
 
 
 def mock_integration(status_template: str = '{"statusCode": 200}', **extra) -> dict:

@@ -12,7 +12,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from helpers.localcloud import process
-from tests.localcloud.lambdas import deploy, make_zip
+from helpers.localcloud import iam as iam_client
+from tests.localcloud.lambdas import allow_s3, deploy, make_zip
 
 INTROSPECT = """
 import os, time
@@ -231,7 +232,7 @@ def test_event_invocation_runs_in_the_background(lam, iam, client):
     assert wait_for_object(client("s3"), bucket, "done")
 
 
-def test_s3_notification_invokes_the_function(lam, iam, client):
+def test_s3_notification_invokes_the_function_only_with_its_permission(lam, iam, client, localcloud):
     bucket = f"notify-{uuid.uuid4().hex[:8]}"
     s3 = client("s3")
     s3.create_bucket(Bucket=bucket)
@@ -252,8 +253,15 @@ def test_s3_notification_invokes_the_function(lam, iam, client):
             {"LambdaFunctionArn": arn, "Events": ["s3:ObjectCreated:*"], "Filter": {"Key": {"FilterRules": [
                 {"Name": "prefix", "Value": "in/"}]}}}]},
     )
+    # Without a statement in the function's resource-based policy, S3 may not invoke it (issue 11).
+    iam_client.clear_denials(localcloud)
+    s3.put_object(Bucket=bucket, Key="in/first.jpg", Body=b"...")
+    refused = [d for d in iam_client.denials(localcloud) if d["resource"] == arn]
+    assert refused and refused[0]["principal"] == "s3.amazonaws.com", iam_client.denials(localcloud)
+    allow_s3(lam, name, bucket)
     s3.put_object(Bucket=bucket, Key="in/photo.jpg", Body=b"...")
     assert wait_for_object(s3, bucket, "seen/in/photo.jpg")
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="seen/in/first")
 
 
 def test_payload_limits(lam, introspect):

@@ -30,7 +30,7 @@ from helpers.localcloud.auth import client as signing
 from helpers.localcloud.s3 import exceptions, form, policy
 from helpers.localcloud.s3.lifecycle import ADMIN_PATH as ADMIN
 from helpers.localcloud.s3.lifecycle import due
-from tests.localcloud.lambdas import deploy
+from tests.localcloud.lambdas import allow_s3, deploy
 
 REPO = Path(__file__).resolve().parents[2]
 PNG = "image/png"
@@ -324,6 +324,7 @@ def notified(client):
                 s3.put_object(Bucket=bucket, Key="seen/" + key, Body=json.dumps(seen).encode())
     """)
     function_arn = lam.get_function(FunctionName=function)["Configuration"]["FunctionArn"]
+    allow_s3(lam, function, name)
     uploads_only = {"Key": {"FilterRules": [{"Name": "prefix", "Value": "uploads/"}]}}
     s3.put_bucket_notification_configuration(Bucket=name, NotificationConfiguration={
         "LambdaFunctionConfigurations": [

@@ -42,6 +42,7 @@ def handler(event, context):
 
 @pytest.fixture(scope="module")
 def sfn(client):
+    lambdas.role_arn(client("iam"), ROLE_ARN.rsplit("/", 1)[1])  # the state machines' role must exist and allow
     return client("stepfunctions")
 
 
