@@ -48,7 +48,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from . import wire_errors
-from .wsgi_input import buffer_body
+from .auth import sigv4
+from .wsgi_input import buffer_body, json_body
 
 log = logging.getLogger("localcloud.faults")
 
@@ -109,8 +110,6 @@ COMMON_ERRORS = {"ThrottlingException": 400, "InternalServerError": 500, "Servic
 _REST_JSON = wire_errors.REST_JSON
 _REST_XML = wire_errors.REST_XML
 
-_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[a-z0-9-]+/([a-z0-9-]+)/aws4_request")
-_QUERY_SCOPE = re.compile(r"^[^/]+/\d{8}/[a-z0-9-]+/([a-z0-9-]+)/aws4_request$")
 _LAMBDA_PATHS = [
     ("POST", re.compile(r"^/[^/]+/functions/(?P<name>[^/]+)/invocations/?$"), "Invoke"),
     ("POST", re.compile(r"^/[^/]+/functions/(?P<name>[^/]+)/invoke-async/?$"), "InvokeAsync"),
@@ -312,15 +311,8 @@ RULES = Rules()
 
 def signing_service(environ: dict[str, Any]) -> str | None:
     """The service of a SigV4-signed request, from its credential scope (header or presigned query)."""
-    match = _CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
-    if match:
-        return match.group(1)
-    credential = parse_qs(environ.get("QUERY_STRING", "")).get("X-Amz-Credential")
-    if credential:
-        match = _QUERY_SCOPE.match(credential[0])
-        if match:
-            return match.group(1)
-    return None
+    found = sigv4.scope(environ)
+    return found[1] if found else None
 
 
 def _lambda_call(method: str, path: str) -> tuple[str | None, tuple[str, ...]]:
@@ -386,13 +378,8 @@ def identify(environ: dict[str, Any], rules: Rules = RULES) -> Call | None:
         operation = target.rsplit(".", 1)[-1]
         if not rules.wants(service, operation):
             return None
-        try:
-            body = json.loads(buffer_body(environ) or b"{}")
-        except ValueError:
-            body = {}
         version = "1.0" if "1.0" in environ.get("CONTENT_TYPE", "") else "1.1"
-        return Call(service, operation, _json_resources(service, body if isinstance(body, dict) else {}),
-                    "json", version)
+        return Call(service, operation, _json_resources(service, json_body(environ)), "json", version)
     if service in _REST_XML:
         operation, resources = _s3_call(method, path, query, environ)
         return Call(service, operation, resources, "rest-xml") if rules.wants(service, operation) else None

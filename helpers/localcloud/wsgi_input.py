@@ -65,3 +65,14 @@ def discard_body(environ: dict[str, Any], limit: int = DRAIN_LIMIT) -> bool:
             return True
         remaining -= len(chunk)
     return bool(length)
+
+
+def json_body(environ: dict[str, Any]) -> dict[str, Any]:
+    """The body as a JSON object (put back for moto); {} when it is empty, not JSON or not an object."""
+    import json
+
+    try:
+        found = json.loads(buffer_body(environ) or b"{}")
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}

@@ -70,6 +70,19 @@ class Claim:
         return f"{self.date}/{self.region}/{self.service}/aws4_request"
 
 
+_HEADER_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
+
+
+def scope(environ: dict[str, Any]) -> tuple[str, str] | None:
+    """(region, service) a request claims in its credential scope (header or presigned query), unverified."""
+    match = _HEADER_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    if match:
+        return match[1], match[2]
+    credential = dict(query_pairs(environ.get("QUERY_STRING", ""))).get("X-Amz-Credential")
+    found = _SCOPE.match(credential) if credential else None
+    return (found["region"], found["service"]) if found else None
+
+
 def query_pairs(query_string: str) -> list[tuple[str, str]]:
     pairs = []
     for part in query_string.split("&"):

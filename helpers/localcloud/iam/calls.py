@@ -29,10 +29,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from ..wsgi_input import buffer_body
+from ..auth import sigv4
+from ..wsgi_input import buffer_body, json_body
 
-_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
-_QUERY_SCOPE = re.compile(r"^[^/]+/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request$")
 
 
 @dataclass(frozen=True)
@@ -52,19 +51,6 @@ class Call:
     context: dict[str, Any] = field(default_factory=dict)
     # S3 GetObject/HeadObject: (bucket, key), for the missing-key rule (403 without s3:ListBucket).
     object_read: tuple[str, str] | None = None
-
-
-def scope(environ: dict[str, Any]) -> tuple[str, str] | None:
-    """(region, service) of a SigV4-signed request, from its credential scope."""
-    match = _CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
-    if match:
-        return match[1], match[2]
-    credential = parse_qs(environ.get("QUERY_STRING", "")).get("X-Amz-Credential")
-    if credential:
-        match = _QUERY_SCOPE.match(credential[0])
-        if match:
-            return match[1], match[2]
-    return None
 
 
 class Arns:
@@ -116,7 +102,7 @@ class Arns:
 
 def describe(environ: dict[str, Any], account: str) -> Call | None:
     """The checks a signed request needs, or None when it is not recognised."""
-    found = scope(environ)
+    found = sigv4.scope(environ)
     if found is None:
         return None
     region, service = found
@@ -127,11 +113,7 @@ def describe(environ: dict[str, Any], account: str) -> Call | None:
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target:
         operation = target.rsplit(".", 1)[-1]
-        try:
-            body = json.loads(buffer_body(environ) or b"{}")
-        except ValueError:
-            body = {}
-        body = body if isinstance(body, dict) else {}
+        body = json_body(environ)
         describer = _JSON_SERVICES.get(service)
         if describer is None:
             return None
