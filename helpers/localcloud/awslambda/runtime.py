@@ -49,6 +49,9 @@ ASYNC_PAYLOAD_LIMIT = 256 * 1024
 # moto lets a function be created without a real role; its environment still needs credentials.
 _FALLBACK_ROLE = "arn:aws:iam::{account}:role/localcloud-function-without-role"
 INIT_TIMEOUT_S = 10.0  # Lambda's limit for the init phase of an on-demand environment
+# An environment's role credentials last 12 hours (credentials.issue_for_role); it is retired
+# an hour before, so a function never signs with expired ones. Lambda recycles its own within hours.
+MAX_ENVIRONMENT_AGE_S = 11 * 3600
 IDLE_SECONDS = float(os.environ.get("LOCALCLOUD_LAMBDA_IDLE_SECONDS", 300))
 MAX_ENVIRONMENTS = int(os.environ.get("LOCALCLOUD_LAMBDA_MAX_ENVIRONMENTS", 32))
 # On Lambda every environment initializes on its own CPU; here they share this machine's
@@ -205,7 +208,7 @@ class Environment:
         self.spec = spec
         self.instance_id = uuid.uuid4().hex
         self.log_stream = logs.stream_name(self.instance_id, spec.version)
-        self.last_used = time.monotonic()
+        self.last_used = self.started = time.monotonic()
         self.invocations = 0
         self.retired = False  # its function was deleted while it served an invocation
         # Code and layers together within Lambda's limit, also when a zip's headers lie (the
@@ -348,8 +351,11 @@ class _Pool:
         slot = f"{spec.arn}:{spec.version}"
         with self.cond:
             while True:
-                stale = [e for e in self.idle.get(slot, []) if e.spec.key != spec.key or not e.alive]
-                for env in stale:  # code or configuration changed: replace, as Lambda does
+                stale = [e for e in self.idle.get(slot, []) if e.spec.key != spec.key or not e.alive
+                         or time.monotonic() - e.started > MAX_ENVIRONMENT_AGE_S]
+                # Code or configuration changed, or the environment is old enough that its role's
+                # credentials would soon expire: replace it, as Lambda recycles its environments.
+                for env in stale:
                     self.idle[slot].remove(env)
                     self._discard(env)
                 if self.idle.get(slot):
