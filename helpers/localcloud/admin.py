@@ -107,6 +107,12 @@ def _labels() -> dict[str, Any]:
     return {"source": "model", "model_version": engine.model_version, "load_seconds": round(engine.load_seconds, 2)}
 
 
+def _iam() -> dict[str, Any]:
+    from .iam.enforce import ENFORCER
+
+    return {"mode": ENFORCER.mode, "denials": len(ENFORCER.denials())}
+
+
 def report(port: int) -> dict[str, Any]:
     from . import process
     from .awslambda import runtime
@@ -126,6 +132,7 @@ def report(port: int) -> dict[str, Any]:
         "buckets": _buckets(),
         "tables": _tables(),
         "faults": faults.RULES.list(),
+        "iam": _iam(),
         "labels": _labels(),
         "notes": [rekognition.labels_note()],  # said plainly wherever labels are shown
     }

@@ -41,5 +41,10 @@ def render(report: dict[str, Any]) -> str:
     lines += _section("S3 buckets", report["buckets"])
     lines += _section("DynamoDB tables", report["tables"])
     lines += _section("fault rules", [faults.describe(rule) for rule in report.get("faults", [])])
+    iam = report.get("iam")
+    if iam:  # iam denials: python -m helpers.localcloud iam denials
+        lines.append(f"IAM: {iam['mode']}, {iam['denials']} call(s) refused"
+                     + (" (would be; report only)" if iam["mode"] == "report" else "")
+                     + (" - see: python -m helpers.localcloud iam denials" if iam["denials"] else ""))
     lines += ["note: " + note for note in report["notes"]]
     return "\n".join(lines)

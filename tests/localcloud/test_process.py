@@ -132,9 +132,11 @@ def test_status_reports_what_is_deployed(localcloud, client):
     result = cli("status", "--port", port)
     assert result.returncode == 0, result.stderr
     assert f"local cloud of {process.owner()['user']} running at {localcloud}" in result.stdout
-    for expected in (f"status-{suffix}", name, api["id"], "DetectLabels answers from: model", "not Rekognition's"):
+    for expected in (f"status-{suffix}", name, api["id"], "DetectLabels answers from: model", "not Rekognition's",
+                     "IAM: enforce, "):
         assert expected in result.stdout
     report = json.loads(cli("status", "--port", port, "--json").stdout)
+    assert report["iam"]["mode"] == "enforce"
     assert f"status-{suffix}" in report["buckets"] and f"status-{suffix}" in report["tables"]
     assert name in [f["name"] for f in report["functions"]]
 
