@@ -72,6 +72,7 @@ class LocalCloudApp:
         self.s3_post_check = s3_post.check
         self.s3_post_iam_check = s3_post.refuse_unauthorised_signer
         self.iam = iam_enforce.ENFORCER
+        self.s3_notification_check = _s3_notification_check
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]):
         try:
@@ -103,6 +104,9 @@ class LocalCloudApp:
         refused = self.iam.refuse(environ, start_response)  # the caller's role may not do this
         if refused is not None:
             return refused
+        refused = self.s3_notification_check(environ, start_response)
+        if refused is not None:
+            return refused
         failed = faults.maybe_fail(environ, start_response)
         if failed is not None:
             return failed
@@ -124,6 +128,22 @@ class LocalCloudApp:
             if refused is not None:
                 return refused
         return self.moto(environ, start_response)
+
+
+def _s3_notification_check(environ: dict[str, Any], start_response: Callable[..., Any]):
+    """PutBucketNotificationConfiguration: S3 first checks that it may invoke each function named."""
+    from urllib.parse import parse_qs
+
+    if environ.get("REQUEST_METHOD") != "PUT" or \
+            "notification" not in parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True):
+        return None
+    from .iam.calls import bucket_and_key
+    from .s3 import notifications
+
+    bucket, key = bucket_and_key(environ)
+    if not bucket or key:
+        return None
+    return notifications.check(environ, start_response, bucket)
 
 
 def serve(port: int) -> None:

@@ -247,21 +247,28 @@ def test_s3_notification_invokes_the_function_only_with_its_permission(lam, iam,
     """ % bucket
     name = deploy(lam, iam, source)
     arn = lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
-    s3.put_bucket_notification_configuration(
-        Bucket=bucket,
-        NotificationConfiguration={"LambdaFunctionConfigurations": [
-            {"LambdaFunctionArn": arn, "Events": ["s3:ObjectCreated:*"], "Filter": {"Key": {"FilterRules": [
-                {"Name": "prefix", "Value": "in/"}]}}}]},
-    )
-    # Without a statement in the function's resource-based policy, S3 may not invoke it (issue 11).
-    iam_client.clear_denials(localcloud)
-    s3.put_object(Bucket=bucket, Key="in/first.jpg", Body=b"...")
-    refused = [d for d in iam_client.denials(localcloud) if d["resource"] == arn]
-    assert refused and refused[0]["principal"] == "s3.amazonaws.com", iam_client.denials(localcloud)
+    configuration = {"LambdaFunctionConfigurations": [
+        {"LambdaFunctionArn": arn, "Events": ["s3:ObjectCreated:*"], "Filter": {"Key": {"FilterRules": [
+            {"Name": "prefix", "Value": "in/"}]}}}]}
+    # S3 checks it may invoke the function before it takes the configuration (issue 11).
+    with pytest.raises(ClientError) as refused:
+        s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=configuration)
+    error = refused.value.response["Error"]
+    assert (error["Code"], error["Message"]) == ("InvalidArgument",
+                                                 "Unable to validate the following destination configurations")
     allow_s3(lam, name, bucket)
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=configuration)
     s3.put_object(Bucket=bucket, Key="in/photo.jpg", Body=b"...")
     assert wait_for_object(s3, bucket, "seen/in/photo.jpg")
-    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="seen/in/first")
+    # A permission removed later: S3 drops the events, silently (the local cloud logs the denial).
+    sid = json.loads(lam.get_policy(FunctionName=name)["Policy"])["Statement"][0]["Sid"]
+    lam.remove_permission(FunctionName=name, StatementId=sid)
+    iam_client.clear_denials(localcloud)
+    s3.put_object(Bucket=bucket, Key="in/late.jpg", Body=b"...")
+    denied = [d for d in iam_client.denials(localcloud) if d["resource"] == arn]
+    assert denied and denied[0]["principal"] == "s3.amazonaws.com", iam_client.denials(localcloud)
+    time.sleep(1)
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="seen/in/late")
 
 
 def test_payload_limits(lam, introspect):
