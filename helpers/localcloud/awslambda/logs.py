@@ -77,11 +77,8 @@ def _role_may(role: str, session: str, account_id: str, region: str, actions: li
         return True
     principal = f"arn:{match[1]}:sts::{match[2]}:assumed-role/{match[3]}/{session[:64]}"
     base = f"arn:{match[1]}:logs:{region}:{account_id}:log-group:{group}"
-    for action in actions:
-        resource = base if action == "logs:CreateLogGroup" else f"{base}:log-stream:{stream}"
-        if not ENFORCER.may(principal, action, resource):
-            return False
-    return True
+    return ENFORCER.may(principal, [(action, base if action == "logs:CreateLogGroup" else f"{base}:log-stream:{stream}")
+                                    for action in actions])
 
 
 def write(account_id: str, region: str, group: str, stream: str, lines: list[str], *, role: str = "",

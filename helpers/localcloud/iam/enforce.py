@@ -147,17 +147,19 @@ class Enforcer:
         self._keep(service_principal, "lambda:InvokeFunction", function_arn, decision.reason, None, text)
         return self.mode != "enforce"
 
-    def may(self, principal_arn: str, action: str, resource: str) -> bool:
-        """For the local cloud's own work on a principal's behalf (Lambda delivering its logs)."""
+    def may(self, principal_arn: str, checks: list[tuple[str, str]]) -> bool:
+        """Whether the principal may do every (action, resource), for the local cloud's own work on
+        its behalf (Lambda delivering its logs); its policies are read once for all of them."""
         if self.mode == "off" or not principals.is_evaluated(principal_arn):
             return True
         principal = principals.resolve(principal_arn)
-        decision = self.decide(principal, action, resource)
-        if decision.allowed:
-            return True
-        text = message(principal.arn, action, resource, decision.reason)
-        self._keep(principal.arn, action, resource, decision.reason, None, text)
-        return self.mode != "enforce"
+        for action, resource in checks:
+            decision = self.decide(principal, action, resource)
+            if not decision.allowed:
+                text = message(principal.arn, action, resource, decision.reason)
+                self._keep(principal.arn, action, resource, decision.reason, None, text)
+                return self.mode != "enforce"
+        return True
 
     # --- the front door -------------------------------------------------------------------
 
