@@ -154,7 +154,8 @@ def _dynamodb(operation: str, body: dict[str, Any], arns: Arns) -> list[Check] |
         for item in body.get("TransactItems") or []:
             for kind, request in (item.items() if isinstance(item, dict) else []):
                 if isinstance(request, dict) and kind in _TRANSACT_ACTIONS:
-                    checks.append(Check(f"dynamodb:{_TRANSACT_ACTIONS[kind]}", arns.table(str(request.get("TableName")))))
+                    action = f"dynamodb:{_TRANSACT_ACTIONS[kind]}"
+                    checks.append(Check(action, arns.table(str(request.get("TableName")))))
         return checks
     if operation in ("TagResource", "UntagResource", "ListTagsOfResource"):
         return [Check(action, str(body.get("ResourceArn", "*")))]
@@ -165,6 +166,8 @@ def _dynamodb(operation: str, body: dict[str, Any], arns: Arns) -> list[Check] |
     return [Check(action, arns.table(table, index if isinstance(index, str) else None))]
 
 
+# Step Functions and CloudWatch Logs tag by resourceArn.
+_TAGGING = ("TagResource", "UntagResource", "ListTagsForResource")
 _STATE_MACHINE_OPS = {"StartExecution", "StartSyncExecution", "DescribeStateMachine", "UpdateStateMachine",
                       "DeleteStateMachine", "ListExecutions", "ValidateStateMachineDefinition"}
 _EXECUTION_OPS = {"DescribeExecution", "StopExecution", "GetExecutionHistory", "DescribeStateMachineForExecution",
@@ -179,7 +182,7 @@ def _states(operation: str, body: dict[str, Any], arns: Arns) -> list[Check] | N
         return [Check(action, body["executionArn"])]
     if operation == "CreateStateMachine" and isinstance(body.get("name"), str):
         return [Check(action, arns.state_machine(body["name"]))]
-    if operation in ("TagResource", "UntagResource", "ListTagsForResource") and isinstance(body.get("resourceArn"), str):
+    if operation in _TAGGING and isinstance(body.get("resourceArn"), str):
         return [Check(action, body["resourceArn"])]
     if operation in ("ListStateMachines", "SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat",
                      "ListActivities", "TestState"):
@@ -197,7 +200,7 @@ def _logs(operation: str, body: dict[str, Any], arns: Arns) -> list[Check] | Non
         return [Check(action, arns.log_group(group, stream if isinstance(stream, str) else None))]
     if isinstance(group, str):
         return [Check(action, arns.log_group(group))]
-    if operation in ("TagResource", "UntagResource", "ListTagsForResource") and isinstance(body.get("resourceArn"), str):
+    if operation in _TAGGING and isinstance(body.get("resourceArn"), str):
         return [Check(action, body["resourceArn"])]
     return None
 
@@ -234,7 +237,8 @@ _BUCKET_SUBRESOURCES = {
             "cors": "PutBucketCORS", "lifecycle": "PutLifecycleConfiguration", "versioning": "PutBucketVersioning",
             "notification": "PutBucketNotification", "encryption": "PutEncryptionConfiguration",
             "publicAccessBlock": "PutBucketPublicAccessBlock", "ownershipControls": "PutBucketOwnershipControls",
-            "logging": "PutBucketLogging", "website": "PutBucketWebsite", "object-lock": "PutBucketObjectLockConfiguration"},
+            "logging": "PutBucketLogging", "website": "PutBucketWebsite",
+            "object-lock": "PutBucketObjectLockConfiguration"},
     "DELETE": {"policy": "DeleteBucketPolicy", "tagging": "PutBucketTagging", "cors": "PutBucketCORS",
                "lifecycle": "PutLifecycleConfiguration", "encryption": "PutEncryptionConfiguration",
                "publicAccessBlock": "PutBucketPublicAccessBlock", "ownershipControls": "PutBucketOwnershipControls",

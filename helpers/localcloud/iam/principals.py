@@ -16,7 +16,8 @@ from typing import Any
 
 from .. import config
 
-_ASSUMED_ROLE = re.compile(r"^arn:(?P<partition>[^:]+):sts::(?P<account>\d+):assumed-role/(?P<role>[^/]+)/(?P<session>.+)$")
+_ASSUMED_ROLE = re.compile(
+    r"^arn:(?P<partition>[^:]+):sts::(?P<account>\d+):assumed-role/(?P<role>[^/]+)/(?P<session>.+)$")
 _USER = re.compile(r"^arn:(?P<partition>[^:]+):iam::(?P<account>\d+):user/(?:.*/)?(?P<user>[^/]+)$")
 
 
