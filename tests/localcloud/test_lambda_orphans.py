@@ -45,9 +45,18 @@ def clients(instance: process.Instance):
     return make("lambda"), make("iam")
 
 
-def worker_pids(port: int) -> list[int]:
+def _records(port: int) -> list[dict]:
     folder = config.instance_dir(port) / "lambda" / workers.WORKERS
-    return [json.loads(p.read_text())["pid"] for p in folder.glob("*.json")] if folder.is_dir() else []
+    return [json.loads(p.read_text()) for p in folder.glob("*.json")] if folder.is_dir() else []
+
+
+def worker_pids(port: int) -> list[int]:
+    """The execution environments' processes (the template they fork from has no env_id)."""
+    return [doc["pid"] for doc in _records(port) if doc["env_id"]]
+
+
+def template_pids(port: int) -> list[int]:
+    return [doc["pid"] for doc in _records(port) if not doc["env_id"]]
 
 
 @pytest.fixture
@@ -62,9 +71,11 @@ def test_an_in_flight_worker_dies_with_a_killed_server(instance):
     lam.invoke(FunctionName=name, InvocationType="Event")
     assert wait_until(lambda: worker_pids(instance.port), 20), "no worker started"
     [pid] = worker_pids(instance.port)
+    templates = template_pids(instance.port)
     time.sleep(1.0)  # inside its 60 s sleep, with no timeout of its own for a minute
     os.kill(instance.pid, signal.SIGKILL)
     assert wait_until(lambda: gone(pid), 3.0), f"worker {pid} outlived its server"
+    assert wait_until(lambda: all(gone(t) for t in templates), 3.0), f"template {templates} outlived its server"
     # The crash left its files; the next start or stop removes them.
     cache = config.instance_dir(instance.port) / "lambda"
     assert (cache / "code").is_dir()
@@ -84,8 +95,9 @@ def test_stop_removes_the_unpacked_code_and_scratch_space(instance):
     cache = config.instance_dir(instance.port) / "lambda"
     assert any((cache / "code").iterdir()) and worker_pids(instance.port)
     [pid] = worker_pids(instance.port)
+    templates = template_pids(instance.port)
     assert process.stop(instance.port)
-    assert wait_until(lambda: gone(pid), 3.0)
+    assert wait_until(lambda: gone(pid) and all(gone(t) for t in templates), 3.0)
     assert not cache.exists()
 
 
@@ -111,17 +123,22 @@ def test_reaping_ends_only_the_workers_of_a_dead_server(tmp_path):
     stranger = subprocess.Popen(["sleep", "60"])  # a reused pid: not ours whatever the record says
     impostor = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", str(workers.BOOTSTRAP),
                                  str(cache)])  # ours by its command line, but started after the record
+    # A template, or an environment forked from one: template.py and this instance's folder.
+    forked = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", str(workers.TEMPLATE), "3",
+                               str(cache)])
     try:
         assert wait_until(lambda: workers.start_time(orphan.pid) is not None, 5)
+        assert wait_until(lambda: workers.start_time(forked.pid) is not None, 5)
         _record(cache, orphan.pid, server_pid=dead.pid, server_start=None, start=workers.start_time(orphan.pid))
+        _record(cache, forked.pid, server_pid=dead.pid, server_start=None, start=workers.start_time(forked.pid))
         _record(cache, stranger.pid, server_pid=dead.pid, server_start=None, start=workers.start_time(stranger.pid))
         _record(cache, impostor.pid, server_pid=dead.pid, server_start=None, start=12345)
-        assert runtime.reap_orphans(tmp_path) == [orphan.pid]
-        assert wait_until(lambda: gone(orphan.pid), 3)
+        assert sorted(runtime.reap_orphans(tmp_path)) == sorted([orphan.pid, forked.pid])
+        assert wait_until(lambda: gone(orphan.pid) and gone(forked.pid), 3)
         assert stranger.poll() is None and impostor.poll() is None
         assert not cache.exists()  # no server, no worker left: the code and scratch files go
     finally:
-        for child in (orphan, stranger, impostor):
+        for child in (orphan, stranger, impostor, forked):
             child.kill()
             child.wait()
 

@@ -1,11 +1,12 @@
 """The runtime inside one Lambda execution environment.
 
-Started by ``runtime.py`` as ``python -I -S -u bootstrap.py REQ_FD RESP_FD CONFIG_JSON``:
-isolated from the workbook's virtual environment, so the handler sees only what Lambda
-gives it (its package, its layers, the standard library and boto3). It imports the
-handler once (the init phase), then answers invocations one at a time over two pipes
-with length-prefixed JSON frames; what the handler prints goes to fd 1/2, which the
-parent points at this environment's log file.
+Forked from the template process (``template.py``, which calls :func:`serve`), or started
+by ``runtime.py`` as ``python -I -S -u bootstrap.py REQ_FD RESP_FD CONFIG_JSON`` where there
+is no fork server: either way isolated from the workbook's virtual environment, so the
+handler sees only what Lambda gives it (its package, its layers, the standard library and
+boto3). It imports the handler once (the init phase), then answers invocations one at a
+time over two pipes with length-prefixed JSON frames; what the handler prints goes to fd
+1/2, which the parent points at this environment's log file.
 
 Error documents follow awslambdaric's shapes, so callers (Step Functions Retry/Catch,
 API Gateway) see what they would see on AWS. Standard library only: this file runs
@@ -221,8 +222,14 @@ def invoke(handler, request, config):
 
 
 def main():
-    request_fd, response_fd = int(sys.argv[1]), int(sys.argv[2])
-    config = json.loads(sys.argv[3])
+    return serve(int(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3]))
+
+
+def serve(request_fd, response_fd, config):
+    """Be one execution environment: init, then invocations until the request pipe closes.
+
+    Called by :func:`main` in a process of its own, or by ``template.py`` in a forked child.
+    """
     _die_with_parent(config.get("parent_pid"))
     # Python 3.10's -I still puts this file's folder first; the handler must not see it.
     here = os.path.dirname(os.path.abspath(__file__))

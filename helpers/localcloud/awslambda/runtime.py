@@ -38,7 +38,7 @@ from ..auth import credentials as auth_credentials
 from ..hooks import Hook, register
 
 # The worker's framing, shared: bootstrap.py is standard library only, so importable here too.
-from . import bootstrap, logs, packages, workers
+from . import bootstrap, forkserver, logs, packages, workers
 from .memory import Monitor
 
 log = logging.getLogger("localcloud.lambda")
@@ -164,15 +164,24 @@ def exit_description(returncode: int | None) -> str:
     return f"Runtime exited with error: exit status {returncode}"
 
 
+# What every environment (and the template they fork from) starts with, whatever the function sets.
+BASE_ENV = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "LANG": "en_US.UTF-8",
+    "TZ": ":UTC",
+    # Never read the developer's own ~/.aws files.
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+}
+
+
 def _worker_env(spec: FunctionSpec, task_root: Path, runtime_dir: Path, tmp_dir: Path, log_stream: str,
                 port: int) -> dict[str, str]:
     """Only what Lambda sets, plus the endpoint that sends boto3 to the local cloud."""
     env = dict(spec.env_vars)
+    env.update(BASE_ENV)
     env.update(
         {
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "LANG": "en_US.UTF-8",
-            "TZ": ":UTC",
             "_HANDLER": spec.handler,
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
             "AWS_REGION": spec.region,
@@ -189,9 +198,6 @@ def _worker_env(spec: FunctionSpec, task_root: Path, runtime_dir: Path, tmp_dir:
             "TMPDIR": str(tmp_dir),
             # The only difference from AWS a handler can see: where boto3 sends requests.
             "AWS_ENDPOINT_URL": config.endpoint_url(port),
-            # Never read the developer's own ~/.aws files.
-            "AWS_CONFIG_FILE": os.devnull,
-            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         }
     )
     # Temporary credentials for the function's role, issued by this local cloud's STS; the
@@ -239,17 +245,20 @@ class Environment:
         request_r, self._request_w = os.pipe()
         self._response_r, response_w = os.pipe()
         started = time.perf_counter()
-        self.process = _spawner.popen(
-            [sys.executable, "-I", "-S", "-u", str(BOOTSTRAP), str(request_r), str(response_w), json.dumps(boot_config)],
-            stdin=subprocess.DEVNULL,
-            stdout=self._output,
-            stderr=subprocess.STDOUT,
-            pass_fds=(request_r, response_w),
-            env=_worker_env(spec, task_root, runtime_dir, self._tmp_dir, self.log_stream, port),
-            cwd=task_root,
-        )
-        os.close(request_r)
-        os.close(response_w)
+        env = _worker_env(spec, task_root, runtime_dir, self._tmp_dir, self.log_stream, port)
+        try:
+            self.process = _start_process(cache, runtime_dir, boot_config, env, self._output.fileno(), request_r,
+                                          response_w)
+        except BaseException:
+            for fd in (self._request_w, self._response_r):
+                os.close(fd)
+            self._output.close()
+            self._output_path.unlink(missing_ok=True)
+            shutil.rmtree(self._tmp_dir, ignore_errors=True)
+            raise
+        finally:
+            os.close(request_r)
+            os.close(response_w)
         self._record = workers.record(cache, self.process.pid, self.instance_id)
         _monitor.watch(self.process, spec.memory_mb)
         init = self._receive(started + INIT_TIMEOUT_S)
@@ -487,6 +496,7 @@ _pool = _Pool()
 _init_slots = threading.BoundedSemaphore(CONCURRENT_INITS)
 _async = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lambda-event")
 _spawner = workers.Spawner()
+_forks_lock = threading.Lock()
 _monitor = Monitor()
 _concurrency = _Concurrency()
 _state: dict[str, Any] = {"port": config.DEFAULT_PORT}
@@ -511,6 +521,32 @@ def reap_orphans(instance_dir: Path | str) -> list[int]:
     return workers.reap_orphans(instance_dir)
 
 
+def _forks(cache: Path, runtime_dir: Path) -> forkserver.ForkServer | None:
+    """This instance's fork server, started on first use; None where forking is not used."""
+    with _forks_lock:
+        if "forks" not in _state:
+            _state["forks"] = (forkserver.ForkServer(_spawner, cache, runtime_dir, BASE_ENV)
+                               if forkserver.available() else None)
+        return _state["forks"]
+
+
+def _start_process(cache: Path, runtime_dir: Path, boot_config: dict[str, Any], env: dict[str, str], output: int,
+                   request_r: int, response_w: int) -> forkserver.ForkedProcess | subprocess.Popen:
+    """A new environment's process: forked from the template, or a fresh interpreter without one."""
+    forks = _forks(cache, runtime_dir)
+    if forks is not None:
+        try:
+            return forks.spawn(boot_config, env, (output, request_r, response_w))
+        except RuntimeError as exc:  # no template: every cold start is slow, none fails
+            log.warning("%s: Lambda environments start as new processes from now on", exc)
+            with _forks_lock:
+                _state["forks"] = None
+    return _spawner.popen(
+        [sys.executable, "-I", "-S", "-u", str(BOOTSTRAP), str(request_r), str(response_w), json.dumps(boot_config)],
+        stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, pass_fds=(request_r, response_w),
+        env=env, cwd=boot_config["task_root"])
+
+
 def _reaper() -> None:
     while True:
         time.sleep(min(10.0, max(IDLE_SECONDS / 2, 0.5)))
@@ -527,6 +563,9 @@ def shutdown() -> None:
     """At server stop: end every environment and remove the unpacked code and scratch space."""
     _async.shutdown(wait=False, cancel_futures=True)
     _pool.close()
+    forks = _state.pop("forks", None)
+    if forks is not None:
+        forks.close()
     cache = _state.get("cache")
     if cache is not None:
         shutil.rmtree(cache, ignore_errors=True)

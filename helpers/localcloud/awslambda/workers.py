@@ -36,6 +36,7 @@ from typing import Any
 log = logging.getLogger("localcloud.lambda")
 
 BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
+TEMPLATE = Path(__file__).with_name("template.py")
 SERVER_RECORD = "server.json"
 WORKERS = "workers"
 
@@ -142,7 +143,8 @@ def _is_our_worker(pid: int, doc: dict[str, Any], cache: Path) -> bool:
     if not _same_process(pid, doc.get("start_time")):
         return False
     argv = _cmdline(pid)
-    return str(BOOTSTRAP) in argv and any(str(cache) in arg for arg in argv)
+    # A forked environment and the template it came from both show the template's command line.
+    return bool({str(BOOTSTRAP), str(TEMPLATE)} & set(argv)) and any(str(cache) in arg for arg in argv)
 
 
 def _wait_gone(pid: int, timeout: float) -> bool:
