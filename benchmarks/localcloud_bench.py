@@ -1,7 +1,9 @@
 """Benchmark of the embedded local cloud: prints figures, asserts nothing about speed.
 
 Measures, on the machine it runs on:
-- Lambda invoke latency, cold (a new execution environment) and warm (a reused one);
+- Lambda invoke latency, cold (a new execution environment) and warm (a reused one); the cold
+  start of handlers that import boto3 (and make a client) at module level, with the Init
+  Duration their REPORT line gives;
 - end-to-end latency (p50/p95) of a three-Lambda Step Functions execution;
 - REST API -> Lambda (AWS_PROXY) requests per second and latency, with concurrent clients.
 
@@ -12,9 +14,11 @@ Run: make bench   (or .venv/bin/python benchmarks/localcloud_bench.py --help)
 from __future__ import annotations
 
 import argparse
+import base64
 import io
 import json
 import os
+import re
 import socket
 import statistics
 import sys
@@ -35,7 +39,12 @@ from helpers.localcloud import config, process  # noqa: E402
 
 ROLE = json.dumps({"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+STATES_ROLE = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
 STEP = "def handler(event, context):\n    return {'steps': event.get('steps', 0) + 1}\n"
+# Cold starts of handlers that use boto3, as most do: importing it, and also making a client.
+BOTO3_IMPORT = "import boto3\n\ndef handler(event, context):\n    return boto3.__version__\n"
+BOTO3_CLIENT = "import boto3\n\nS3 = boto3.client('s3')\n\ndef handler(event, context):\n    return boto3.__version__\n"
 PROXY = (
     "import json\n\ndef handler(event, context):\n"
     "    return {'statusCode': 200, 'headers': {'Content-Type': 'application/json'},\n"
@@ -67,8 +76,8 @@ class Bench:
         self.lam = boto3.client("lambda", **kwargs)
         self.sfn = boto3.client("stepfunctions", **kwargs)
         self.api = boto3.client("apigateway", **kwargs)
-        self.role = boto3.client("iam", **kwargs).create_role(
-            RoleName="bench-role", AssumeRolePolicyDocument=ROLE)["Role"]["Arn"]
+        self.iam = boto3.client("iam", **kwargs)
+        self.role = self.iam.create_role(RoleName="bench-role", AssumeRolePolicyDocument=ROLE)["Role"]["Arn"]
 
     def function(self, name: str, source: str) -> str:
         return self.lam.create_function(FunctionName=name, Runtime="python3.12", Role=self.role,
@@ -81,14 +90,24 @@ class Bench:
         assert "FunctionError" not in response, response
         return (time.perf_counter() - started) * 1000
 
-    def invokes(self, cold: int, warm: int) -> tuple[list[float], list[float]]:
-        self.function("bench-invoke", STEP)
-        cold_ms = []
-        for i in range(cold):
+    def cold_starts(self, name: str, source: str, count: int) -> tuple[list[float], list[float]]:
+        """Invoke latency and the REPORT line's Init Duration of ``count`` cold starts."""
+        self.function(name, source)
+        invoke_ms, init_ms = [], []
+        for i in range(count):
             # A configuration change retires the warm environment: the next call is cold.
-            self.lam.update_function_configuration(FunctionName="bench-invoke",
-                                                   Environment={"Variables": {"ROUND": str(i)}})
-            cold_ms.append(self.invoke_ms("bench-invoke"))
+            self.lam.update_function_configuration(FunctionName=name, Environment={"Variables": {"ROUND": str(i)}})
+            started = time.perf_counter()
+            response = self.lam.invoke(FunctionName=name, Payload=b"{}", LogType="Tail")
+            response["Payload"].read()
+            invoke_ms.append((time.perf_counter() - started) * 1000)
+            assert "FunctionError" not in response, response
+            tail = base64.b64decode(response["LogResult"]).decode()
+            init_ms.append(float(re.search(r"Init Duration: ([0-9.]+) ms", tail).group(1)))
+        return invoke_ms, init_ms
+
+    def invokes(self, cold: int, warm: int) -> tuple[list[float], list[float]]:
+        cold_ms, _ = self.cold_starts("bench-invoke", STEP, cold)
         self.invoke_ms("bench-invoke")
         return cold_ms, [self.invoke_ms("bench-invoke") for _ in range(warm)]
 
@@ -97,8 +116,12 @@ class Bench:
         states = {f"Step{i}": {"Type": "Task", "Resource": arn, "Next": f"Step{i + 1}"} for i, arn in enumerate(arns)}
         states["Step2"].pop("Next")
         states["Step2"]["End"] = True
+        role = self.iam.create_role(RoleName="bench-sfn", AssumeRolePolicyDocument=STATES_ROLE)["Role"]["Arn"]
+        self.iam.put_role_policy(RoleName="bench-sfn", PolicyName="invoke", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": arns}]}))
         machine_arn = self.sfn.create_state_machine(
-            name="bench-pipeline", roleArn="arn:aws:iam::123456789012:role/bench-sfn",
+            name="bench-pipeline", roleArn=role,
             definition=json.dumps({"StartAt": "Step0", "States": states}))["stateMachineArn"]
         times = []
         for _ in range(count + 1):  # the first run warms the three environments
@@ -121,6 +144,9 @@ class Bench:
             restApiId=api_id, resourceId=resource, httpMethod="ANY", type="AWS_PROXY", integrationHttpMethod="POST",
             uri=f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{arn}/invocations")
         self.api.create_deployment(restApiId=api_id, stageName="bench")
+        self.lam.add_permission(FunctionName="bench-proxy", StatementId="apigateway", Action="lambda:InvokeFunction",
+                                Principal="apigateway.amazonaws.com",
+                                SourceArn=f"arn:aws:execute-api:us-east-1:123456789012:{api_id}/*")
         url = f"{self.endpoint}/_aws/execute-api/{api_id}/bench/items/1"
         local = threading.local()
 
@@ -160,6 +186,11 @@ def main() -> int:
         print(f"machine: {machine.describe()}")
         cold, warm = bench.invokes(args.cold, args.warm)
         print(summary("Lambda invoke, cold (new environment)", cold))
+        for name, source, label in (("bench-boto3", BOTO3_IMPORT, "imports boto3"),
+                                    ("bench-client", BOTO3_CLIENT, "imports boto3, makes a client")):
+            invoke_ms, init_ms = bench.cold_starts(name, source, args.cold)
+            print(summary(f"Lambda invoke, cold, {label}", invoke_ms))
+            print(summary("  of which Init Duration", init_ms))
         print(summary("Lambda invoke, warm (reused environment)", warm))
         print(summary("Step Functions, 3 Lambda tasks, start->end", bench.executions(args.executions)))
         rps, latencies = bench.rest_api(args.requests, args.clients)
