@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 
 import pytest
 
 from helpers.localcloud import process
+from helpers.localcloud.awslambda import packages, workers
 from tests.conftest import _free_port
 from tests.localcloud.conftest import wait_until
 from tests.localcloud.lambdas import deploy
@@ -82,3 +85,31 @@ def test_without_forking_each_environment_is_a_new_process_of_the_server(unforke
     answer = invoke(lam, name)
     assert answer["ppid"] == unforked_localcloud.pid
     assert template_pids(unforked_localcloud.port) == []
+
+
+PREPARSE_CHECK = """
+import gzip, json, sys
+sys.path.insert(0, sys.argv[1])
+import template
+template._preload(sys.argv[2])
+from botocore import loaders
+path = sys.argv[3]
+preparsed = path in template.PARSED
+first, second = loaders.JSONFileLoader().load_file(path), loaders.JSONFileLoader().load_file(path)
+with gzip.open(path + ".json.gz") as f:
+    on_disk = json.load(f)
+print(json.dumps({"preparsed": preparsed, "left": path in template.PARSED, "equal": first == second == on_disk,
+                  "same": first is second}))
+"""
+
+
+def test_preparsed_service_models_are_handed_out_once_and_equal_the_files(tmp_path):
+    runtime = packages.runtime_dir(tmp_path)
+    # As an environment sees it: botocore through the runtime folder's link.
+    model = sorted((runtime / "botocore" / "data" / "s3").glob("*/service-2.json.gz"))[-1]
+    result = subprocess.run([sys.executable, "-I", "-S", "-c", PREPARSE_CHECK, str(workers.TEMPLATE.parent),
+                             str(runtime), str(model).removesuffix(".json.gz")], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    # Parsed by the template, handed out once, equal to the file; a second load is a new object,
+    # since botocore may change what it loaded.
+    assert json.loads(result.stdout) == {"preparsed": True, "left": False, "equal": True, "same": False}

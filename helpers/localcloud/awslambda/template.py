@@ -25,6 +25,7 @@ other threads could hand a child a lock held forever. Standard library only befo
 preload, like ``bootstrap.py``.
 """
 
+import gc
 import importlib.util
 import json
 import os
@@ -37,6 +38,11 @@ import traceback
 # What an environment would import anyway: the runtime's modules and boto3 with what a client needs.
 PRELOAD = ("boto3", "boto3.session", "boto3.s3.inject", "botocore.client", "botocore.httpsession",
            "s3transfer.subscribers")
+# The services the workbook's functions make clients for at module level. Making a client parses
+# its service model, endpoint rules and partitions (about 0.1 s of JSON per client): the template
+# parses them once, and each environment takes each parsed file at most once (see _preparse).
+PREPARSED_SERVICES = ("s3", "dynamodb", "stepfunctions", "rekognition")
+PARSED = {}  # file path without extension -> what botocore's JSON loader would return
 MAX_MESSAGE = 1 << 20  # an environment's variables are at most 4 KB on Lambda; credentials and config add little
 MAX_FDS = 3
 PR_SET_PDEATHSIG = 1
@@ -54,7 +60,7 @@ def _load_bootstrap():
 
 
 def _preload(runtime_dir):
-    """Import boto3 and its dependencies; returns the modules the preload added."""
+    """Import boto3 and its dependencies, parse the models; returns the modules the preload added."""
     before = set(sys.modules)
     sys.path[:] = [runtime_dir] + [p for p in sys.path if p]
     for name in PRELOAD:
@@ -62,8 +68,54 @@ def _preload(runtime_dir):
             importlib.import_module(name)
         except ImportError:  # an older boto3 without one of them: the child imports what it needs
             pass
+    _preparse(PREPARSED_SERVICES)
     sys.path.remove(runtime_dir)
     return sorted(set(sys.modules) - before)
+
+
+def _preparse(services):
+    """Parse the JSON files that making these clients reads; returns how many.
+
+    botocore's ``JSONFileLoader.load_file`` then hands each parsed file out once, and reads the
+    file as before for any later load: botocore changes some of what it loads (it merges
+    customisations into service models), so no two loads in one environment share an object.
+    """
+    try:
+        import boto3.session
+        from botocore import loaders
+    except ImportError:
+        return 0
+    original = loaders.JSONFileLoader.load_file
+    paths = []
+
+    def recording(self, file_path):
+        paths.append(file_path)
+        return original(self, file_path)
+
+    loaders.JSONFileLoader.load_file = recording
+    try:
+        session = boto3.session.Session(aws_access_key_id="template", aws_secret_access_key="template",
+                                        region_name="us-east-1")
+        for service in services:
+            try:
+                session.client(service)
+                if service == "dynamodb":
+                    session.resource(service)  # boto3's resource model, as Table() needs
+            except Exception:  # an older botocore without the service: its functions parse as usual
+                pass
+    finally:
+        loaders.JSONFileLoader.load_file = original
+    for path in dict.fromkeys(paths):
+        data = original(loaders.JSONFileLoader(), path)
+        if data is not None:
+            PARSED[path] = data
+
+    def load_file(self, file_path):
+        data = PARSED.pop(file_path, None)
+        return data if data is not None else original(self, file_path)
+
+    loaders.JSONFileLoader.load_file = load_file
+    return len(PARSED)
 
 
 def _top_level_names(folders):
@@ -150,6 +202,10 @@ def main():
     control = socket.socket(fileno=control_fd)
     bootstrap = _load_bootstrap()
     preloaded = _preload(runtime_dir)
+    # Out of the collector's sight: a collection in an environment would otherwise write to every
+    # object's header and copy the pages it shares with the template.
+    gc.collect()
+    gc.freeze()
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
