@@ -5,7 +5,7 @@ function's process goes over it, it is killed (SIGKILL), and the invocation fail
 ``Runtime.ExitError`` "Runtime exited with error: signal: killed".
 
 Here there is no root and no cgroup to lean on, so one thread of the server samples every
-worker's ``VmHWM`` (peak resident set size, from ``/proc/PID/status``) every
+running worker's (one in its init or an invocation; an idle one cannot grow) ``VmHWM`` (peak resident set size, from ``/proc/PID/status``) every
 :data:`SAMPLE_SECONDS` and kills a worker whose peak is over its limit. Why not a resource
 limit in the worker: ``RLIMIT_AS`` caps *address space*, not memory. A Python process with
 numpy, Pillow or onnxruntime reserves far more address space than it touches (malloc
@@ -51,6 +51,9 @@ class _Watched:
     limit_kib: int
     peak_kib: int = 0
     killed: bool = False
+    # Only a process that runs code can grow: idle environments are not sampled (with dozens of
+    # them, sampling all every 20 ms costs the server a noticeable share of a core).
+    running: bool = True
 
 
 class Monitor:
@@ -69,6 +72,15 @@ class Monitor:
                 self._thread = threading.Thread(target=self._run, name="lambda-memory", daemon=True)
                 self._thread.start()
         self.sample(process.pid)  # a worker that is over its limit at once is stopped at once
+
+    def running(self, pid: int, running: bool) -> None:
+        """Whether the environment runs code (init or an invocation) and so is sampled."""
+        with self._lock:
+            watched = self._watched.get(pid)
+            if watched is not None:
+                watched.running = running
+        if not running:
+            self.sample(pid)  # what it reached since the last sample
 
     def forget(self, pid: int) -> None:
         with self._lock:
@@ -104,7 +116,7 @@ class Monitor:
     def _run(self) -> None:
         while True:
             with self._lock:
-                pids = list(self._watched)
+                pids = [pid for pid, watched in self._watched.items() if watched.running]
             for pid in pids:
                 self.sample(pid)
             time.sleep(self._sample_seconds)

@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -276,6 +277,7 @@ class Environment:
         elif init.get("error"):
             self.init_error = init["error"]
         self.max_memory_mb = max(int(init["max_memory_mb"]) if init else 0, _monitor.peak_mb(self.process.pid))
+        _monitor.running(self.process.pid, False)
 
     def _receive(self, deadline: float) -> dict[str, Any] | None:
         """The next frame from the worker, or None on deadline or exit."""
@@ -307,11 +309,13 @@ class Environment:
             "deadline_ms": time.time() * 1000 + self.spec.timeout_s * 1000,
             "client_context": client_context,
         }
+        _monitor.running(self.process.pid, True)
         try:
             bootstrap.write_frame(self._request_w, request)
         except BrokenPipeError:
             return _Outcome(None, 0.0, self._new_output(), exit_code=self.process.poll())
         response = self._receive(started + self.spec.timeout_s)
+        _monitor.running(self.process.pid, False)
         duration_ms = (time.perf_counter() - started) * 1000
         timed_out = response is None and self.process.poll() is None
         if timed_out:
@@ -374,7 +378,7 @@ class _Pool:
                 if self.live < MAX_ENVIRONMENTS:
                     self.live += 1
                     break
-                victim = self._oldest_idle()
+                victim = self._victim()
                 if victim is not None:
                     self._discard(victim)
                     self.live += 1
@@ -406,15 +410,23 @@ class _Pool:
         self.live -= 1
         threading.Thread(target=env.kill, daemon=True).start()
 
-    def _oldest_idle(self) -> Environment | None:
-        envs = [e for group in self.idle.values() for e in group]
-        if not envs:
+    def _victim(self) -> Environment | None:
+        """The idle environment to give up for a new one, taken out of the pool; the caller holds the lock.
+
+        From the function that holds the most environments, its least recently used: taking
+        the oldest of all would take a function's only warm environment while another has a
+        dozen idle, and under load the functions would keep evicting each other into cold starts.
+        """
+        sizes = Counter(f"{e.spec.arn}:{e.spec.version}" for e in self.busy)
+        for slot, group in self.idle.items():
+            sizes[slot] += len(group)
+        slots = [slot for slot, group in self.idle.items() if group]
+        if not slots:
             return None
-        oldest = min(envs, key=lambda e: e.last_used)
-        for group in self.idle.values():
-            if oldest in group:
-                group.remove(oldest)
-        return oldest
+        group = self.idle[max(slots, key=lambda slot: sizes[slot])]
+        victim = min(group, key=lambda e: e.last_used)
+        group.remove(victim)
+        return victim
 
     def reap(self, idle_seconds: float) -> int:
         now = time.monotonic()
