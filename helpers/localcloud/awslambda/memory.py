@@ -4,9 +4,10 @@ Lambda runs a function in a sandbox whose memory is capped at MemorySize: when t
 function's process goes over it, it is killed (SIGKILL), and the invocation fails with
 ``Runtime.ExitError`` "Runtime exited with error: signal: killed".
 
-Here there is no root and no cgroup to lean on, so one thread of the server samples every
-running worker's (one in its init or an invocation; an idle one cannot grow) ``VmHWM`` (peak resident set size, from ``/proc/PID/status``) every
-:data:`SAMPLE_SECONDS` and kills a worker whose peak is over its limit. Why not a resource
+Here there is no root and no cgroup to lean on, so one thread of the server samples the
+``VmHWM`` (peak resident set size, from ``/proc/PID/status``) of every worker that runs code
+(its init or an invocation; an idle one cannot grow) every :data:`SAMPLE_SECONDS` and kills a
+worker whose peak is over its limit. Why not a resource
 limit in the worker: ``RLIMIT_AS`` caps *address space*, not memory. A Python process with
 numpy, Pillow or onnxruntime reserves far more address space than it touches (malloc
 arenas, thread stacks, allocator pools), so it would refuse functions that fit in their
