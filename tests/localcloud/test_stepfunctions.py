@@ -22,6 +22,8 @@ TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 LIMIT = 262_144
 JSONATA = {"QueryLanguage": "JSONata"}
+STATES_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
 
 ECHO = """
 def handler(event, context):
@@ -624,3 +626,27 @@ def test_invalid_definition_is_refused_with_its_code(sfn):
                                  definition=json.dumps({"StartAt": "X", "States": {"X": {"Type": "Nope"}}}))
     assert refused.value.response["Error"]["Code"] == "InvalidDefinition"
     assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+# --- Credentials of the service calls ------------------------------------------------------
+
+
+def test_lambda_calls_sign_as_each_state_machines_own_role(sfn, functions, client):
+    """Executions share SDK clients; each still calls Lambda as its own role, which IAM holds to its policies."""
+    _, arn = functions(ECHO)
+    iam = client("iam")
+    refused_role = iam.create_role(RoleName=_name("sfn-no-invoke"),
+                                   AssumeRolePolicyDocument=STATES_TRUST)["Role"]["RoleName"]
+    definition = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": arn, "End": True}}}
+    refused_machine = sfn.create_state_machine(name=_name("sm"), definition=json.dumps(definition),
+                                               roleArn=f"arn:aws:iam::123456789012:role/{refused_role}")["stateMachineArn"]
+
+    allowed_before, _ = run(sfn, definition, {"n": 1})
+    refused = wait_for_terminal(sfn, sfn.start_execution(stateMachineArn=refused_machine)["executionArn"])
+    allowed_after, _ = run(sfn, definition, {"n": 2})
+
+    assert output_of(allowed_before) == {"echo": {"n": 1}}
+    assert output_of(allowed_after) == {"echo": {"n": 2}}
+    assert refused["status"] == "FAILED", refused
+    assert f"assumed-role/{refused_role}/StepFunctions-" in refused["cause"]
+    assert f"lambda:InvokeFunction on resource: {arn}" in refused["cause"]

@@ -10,7 +10,8 @@
 * ``error_matching`` — ``States.Runtime`` is never retried or caught;
 * ``api_errors`` — API errors such as ``InvalidDefinition`` carry their code;
 * ``parser_scopes`` — a refused JSONata definition no longer breaks the parsing of later ones;
-* ``service_calls`` — its calls to Lambda and other services are signed with the instance's key.
+* ``service_calls`` — its calls to Lambda and other services are signed with the state machine
+  role's credentials, through clients reused across tasks (``clients``).
 
 What still differs from AWS is listed in ``docs/fidelity/stepfunctions.md``.
 """

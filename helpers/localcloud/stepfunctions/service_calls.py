@@ -7,6 +7,7 @@ keys this instance knows, so every module that builds those clients gets a
 machine's role (the task's ``Credentials`` role when it names one), issued by this
 instance's STS and renewed before they expire. The front door then holds each call to that
 role's policies (``iam/``). Without a role (moto lets a test omit it) the instance's key is used.
+The clients themselves are reused across tasks (``clients``).
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
+from ..auth.credentials import Credentials
 from ..hooks import Hook, patch, register
+from .clients import Clients
 
 _PARSER = "moto.stepfunctions.parser.asl.component.state.exec.state_task"
 # Every module that imported boto_client_for by name, so each needs its own copy replaced.
@@ -33,50 +37,56 @@ MODULES = (
 HOOKS = [register(Hook(module, "boto_client_for", ("region", "service", "state_credentials"),
                        "Step Functions signs its service calls with it")) for module in MODULES]
 
-_credentials: dict[str, str] = {}
-_RENEW_BEFORE_S = 300
-_role_sessions: dict[str, tuple[float, Any]] = {}  # role ARN -> (expiry, Credentials)
-_sessions_lock = threading.Lock()
+INSTANCE = "instance"  # the signer of calls made without a role
 
 
-def _role_credentials(role_arn: str, region: str) -> Any:
-    from ..auth import credentials
+class RoleSessions:
+    """Credentials for each role, issued for an hour and renewed five minutes before it ends."""
 
-    now = time.time()
-    with _sessions_lock:
-        found = _role_sessions.get(role_arn)
-        if found is None or found[0] - _RENEW_BEFORE_S < now:
-            duration = 3600
-            # Step Functions' own session name; what the role's ARN shows in an AccessDenied message.
-            issued = credentials.issue_for_role(role_arn, f"StepFunctions-{uuid.uuid4().hex[:16]}", region, duration)
-            found = (now + duration, issued)
-            _role_sessions[role_arn] = found
-        return found[1]
+    DURATION_S = 3600
+    RENEW_BEFORE_S = 300
+
+    def __init__(self, issue: Callable[[str, str, str, int], Credentials],
+                 clock: Callable[[], float] = time.time) -> None:
+        self._issue = issue
+        self._clock = clock
+        self._sessions: dict[str, tuple[float, Credentials]] = {}  # role ARN -> (expiry, credentials)
+        self._lock = threading.Lock()
+
+    def credentials(self, role_arn: str, region: str) -> Credentials:
+        now = self._clock()
+        with self._lock:
+            found = self._sessions.get(role_arn)
+            if found is None or found[0] - self.RENEW_BEFORE_S < now:
+                # Step Functions' own session name; what the role's ARN shows in an AccessDenied message.
+                issued = self._issue(role_arn, f"StepFunctions-{uuid.uuid4().hex[:16]}", region, self.DURATION_S)
+                found = (now + self.DURATION_S, issued)
+                self._sessions[role_arn] = found
+            return found[1]
 
 
-def _boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
-    import boto3
-    from botocore.config import Config
-    from moto.settings import moto_server_port
-    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
+def signing_as_the_role(clients: Clients, roles: RoleSessions, instance_key: Credentials) -> Callable[..., Any]:
+    """moto's ``boto_client_for``, whose clients sign as the state machine's role (else the instance)."""
 
-    role_arn = getattr(state_credentials, "role_arn", None)
-    if isinstance(role_arn, str) and role_arn.startswith("arn:"):
-        keys = _role_credentials(role_arn, region).as_client_kwargs()
-    else:
-        keys = {"aws_access_key_id": _credentials["key"], "aws_secret_access_key": _credentials["secret"]}
-    return boto3.client(
-        service_name=service,
-        region_name=region,
-        endpoint_url=f"http://localhost:{moto_server_port()}",
-        **keys,
-        config=Config(parameter_validation=False, retries={"max_attempts": 0, "total_max_attempts": 1},
-                      connect_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
-                      read_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS),
-    )
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        role_arn = getattr(state_credentials, "role_arn", None)
+        if isinstance(role_arn, str) and role_arn.startswith("arn:"):
+            return clients.get(region, service, role_arn, roles.credentials(role_arn, region))
+        return clients.get(region, service, INSTANCE, instance_key)
+
+    return boto_client_for
 
 
 def install(access_key_id: str, secret_access_key: str) -> None:
-    _credentials.update(key=access_key_id, secret=secret_access_key)
+    from moto.settings import moto_server_port
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
+
+    from .. import config
+    from ..auth import credentials
+
+    # 127.0.0.1, the address the server listens on: "localhost" may resolve to ::1 first.
+    clients = Clients(config.endpoint_url(moto_server_port()), TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS)
+    replacement = signing_as_the_role(clients, RoleSessions(credentials.issue_for_role),
+                                      Credentials(access_key_id, secret_access_key))
     for hook in HOOKS:
-        patch(hook, _boto_client_for)
+        patch(hook, replacement)
