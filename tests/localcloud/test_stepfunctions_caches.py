@@ -1,11 +1,14 @@
 """What Step Functions keeps between tasks and executions (no server): SDK clients, role
-credentials, reused while valid and renewed when not."""
+credentials, parsed JSONPaths, reused while valid and renewed when not."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from helpers.localcloud.auth.credentials import Credentials
+from helpers.localcloud.stepfunctions import json_paths
 from helpers.localcloud.stepfunctions.clients import Clients
 from helpers.localcloud.stepfunctions.service_calls import INSTANCE, RoleSessions, signing_as_the_role
 
@@ -90,3 +93,22 @@ def test_each_role_signs_its_own_calls_and_renewal_replaces_the_client():
     clock.now += RoleSessions.DURATION_S
     renewed = boto_client_for("us-east-1", "lambda", StateCredentials(role_arn=ROLE))
     assert renewed is not as_role and signing_key(renewed) == "ASIA3"
+
+
+def test_a_jsonpath_is_parsed_once_and_a_bad_one_still_raises():
+    from jsonpath_ng.exceptions import JsonPathParserError
+    from jsonpath_ng.ext import parse
+
+    calls: list[str] = []
+
+    def counted(path: str) -> Any:
+        calls.append(path)
+        return parse(path)
+
+    parsed_once = json_paths._parsed_once(counted)
+    assert parsed_once("$.a.b") is parsed_once("$.a.b")
+    assert [match.value for match in parsed_once("$.a.b").find({"a": {"b": 1}})] == [1]
+    for _ in range(2):
+        with pytest.raises(JsonPathParserError):
+            parsed_once("$..[")
+    assert calls == ["$.a.b", "$..[", "$..["]
