@@ -1,14 +1,15 @@
 """What Step Functions keeps between tasks and executions (no server): SDK clients, role
-credentials, parsed JSONPaths, reused while valid and renewed when not."""
+credentials, parsed JSONPaths and definitions, reused while valid and renewed when not."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from helpers.localcloud.auth.credentials import Credentials
-from helpers.localcloud.stepfunctions import json_paths
+from helpers.localcloud.stepfunctions import definitions, json_paths
 from helpers.localcloud.stepfunctions.clients import Clients
 from helpers.localcloud.stepfunctions.service_calls import INSTANCE, RoleSessions, signing_as_the_role
 
@@ -112,3 +113,20 @@ def test_a_jsonpath_is_parsed_once_and_a_bad_one_still_raises():
         with pytest.raises(JsonPathParserError):
             parsed_once("$..[")
     assert calls == ["$.a.b", "$..[", "$..["]
+
+
+def test_a_definition_is_read_once_and_every_execution_gets_its_own_components():
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser, ASLParserException
+
+    original = getattr(AmazonStateLanguageParser.parse, "__localcloud_original__", AmazonStateLanguageParser.parse)
+    parse = definitions._tree_read_once(original)
+    definition = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": True, "Branches": [
+        {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}]}}})
+
+    first_program, first_tree = parse(definition)
+    second_program, second_tree = parse(definition)
+    assert second_tree is first_tree
+    assert second_program is not first_program  # a Parallel state counts its live branches per run
+    for _ in range(2):
+        with pytest.raises(ASLParserException):
+            parse('{"StartAt": ')

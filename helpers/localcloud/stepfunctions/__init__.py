@@ -6,6 +6,7 @@
 * ``limits`` — the 256 KiB payload quota measured as AWS does, and on StartExecution;
 * ``executions`` — unnamed StartExecution, name validation, before moto's idempotency rule;
 * ``history`` — ``assignedVariables`` in the history as JSON;
+* ``definitions`` — each definition is read by ANTLR once, not at every execution;
 * ``json_paths`` — each JSONPath is parsed once, not at every evaluation;
 * ``lambda_tasks`` — ``Lambda.<Code>`` error names for plain function ARN Tasks;
 * ``error_matching`` — ``States.Runtime`` is never retried or caught;
@@ -19,12 +20,12 @@ What still differs from AWS is listed in ``docs/fidelity/stepfunctions.md``.
 
 from __future__ import annotations
 
-from . import (api_errors, error_matching, executions, history, json_paths, jsonata, lambda_tasks, limits,
-               parser_scopes, service_calls)
+from . import (api_errors, definitions, error_matching, executions, history, json_paths, jsonata, lambda_tasks,
+               limits, parser_scopes, service_calls)
 
 # Every module that registers hooks (tests/localcloud/test_hooks.py imports them).
-HOOK_MODULES = ("api_errors", "error_matching", "executions", "history", "json_paths", "jsonata", "lambda_tasks",
-                "limits", "parser_scopes", "service_calls")
+HOOK_MODULES = ("api_errors", "definitions", "error_matching", "executions", "history", "json_paths", "jsonata",
+                "lambda_tasks", "limits", "parser_scopes", "service_calls")
 
 
 def install(access_key_id: str, secret_access_key: str) -> None:
@@ -35,6 +36,7 @@ def install(access_key_id: str, secret_access_key: str) -> None:
     executions.install()
     history.install()
     json_paths.install()
+    definitions.install()
     lambda_tasks.install()
     error_matching.install()
     api_errors.install()
