@@ -82,9 +82,12 @@ classroom-clean: setup
 notebooks: setup
 	$(BIN)/python -m helpers.notebook_runner refresh
 
-## Benchmarks of the local cloud (prints figures; not part of the tests).
+## Benchmarks of the local cloud (prints figures; not part of the tests): Lambda cold starts
+## (also of handlers that import boto3) and warm invokes, REST API -> Lambda, then Step Functions
+## executions of 2 and 3 Lambda tasks with the overhead per state.
 bench: setup
 	$(BIN)/python benchmarks/localcloud_bench.py
+	$(BIN)/python benchmarks/stepfunctions_bench.py
 
 ## The local cloud's DetectLabels model: latency over HTTP (p50/p95/min, a ~600 KB photo as Bytes
 ## and S3Object, the panorama), load time, and the memory it adds (model minus canned).

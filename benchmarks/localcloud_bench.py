@@ -4,9 +4,9 @@ Measures, on the machine it runs on:
 - Lambda invoke latency, cold (a new execution environment) and warm (a reused one); the cold
   start of handlers that import boto3 (and make a client) at module level, with the Init
   Duration their REPORT line gives;
-- end-to-end latency (p50/p95) of a three-Lambda Step Functions execution;
 - REST API -> Lambda (AWS_PROXY) requests per second and latency, with concurrent clients.
 
+Step Functions executions are measured by ``stepfunctions_bench.py`` (``make bench`` runs both).
 It starts its own local cloud on a free port with a temporary state folder, and stops it.
 Run: make bench   (or .venv/bin/python benchmarks/localcloud_bench.py --help)
 """
@@ -39,8 +39,6 @@ from helpers.localcloud import config, process  # noqa: E402
 
 ROLE = json.dumps({"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
-STATES_ROLE = json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
 STEP = "def handler(event, context):\n    return {'steps': event.get('steps', 0) + 1}\n"
 # Cold starts of handlers that use boto3, as most do: importing it, and also making a client.
 BOTO3_IMPORT = "import boto3\n\ndef handler(event, context):\n    return boto3.__version__\n"
@@ -74,7 +72,6 @@ class Bench:
         kwargs = dict(endpoint_url=endpoint, region_name="us-east-1")
         self.endpoint = endpoint
         self.lam = boto3.client("lambda", **kwargs)
-        self.sfn = boto3.client("stepfunctions", **kwargs)
         self.api = boto3.client("apigateway", **kwargs)
         self.iam = boto3.client("iam", **kwargs)
         self.role = self.iam.create_role(RoleName="bench-role", AssumeRolePolicyDocument=ROLE)["Role"]["Arn"]
@@ -110,29 +107,6 @@ class Bench:
         cold_ms, _ = self.cold_starts("bench-invoke", STEP, cold)
         self.invoke_ms("bench-invoke")
         return cold_ms, [self.invoke_ms("bench-invoke") for _ in range(warm)]
-
-    def executions(self, count: int) -> list[float]:
-        arns = [self.function(f"bench-step-{i}", STEP) for i in range(3)]
-        states = {f"Step{i}": {"Type": "Task", "Resource": arn, "Next": f"Step{i + 1}"} for i, arn in enumerate(arns)}
-        states["Step2"].pop("Next")
-        states["Step2"]["End"] = True
-        role = self.iam.create_role(RoleName="bench-sfn", AssumeRolePolicyDocument=STATES_ROLE)["Role"]["Arn"]
-        self.iam.put_role_policy(RoleName="bench-sfn", PolicyName="invoke", PolicyDocument=json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": arns}]}))
-        machine_arn = self.sfn.create_state_machine(
-            name="bench-pipeline", roleArn=role,
-            definition=json.dumps({"StartAt": "Step0", "States": states}))["stateMachineArn"]
-        times = []
-        for _ in range(count + 1):  # the first run warms the three environments
-            started = time.perf_counter()
-            arn = self.sfn.start_execution(stateMachineArn=machine_arn, input="{}")["executionArn"]
-            while (status := self.sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
-                time.sleep(0.005)
-            assert status["status"] == "SUCCEEDED", status
-            assert json.loads(status["output"]) == {"steps": 3}, status["output"]
-            times.append((time.perf_counter() - started) * 1000)
-        return times[1:]
 
     def rest_api(self, requests_total: int, clients: int) -> tuple[float, list[float]]:
         arn = self.function("bench-proxy", PROXY)
@@ -170,7 +144,6 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cold", type=int, default=10, help="cold invocations (default 10)")
     parser.add_argument("--warm", type=int, default=100, help="warm invocations (default 100)")
-    parser.add_argument("--executions", type=int, default=30, help="state machine executions (default 30)")
     parser.add_argument("--requests", type=int, default=400, help="REST API requests (default 400)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients (default 4)")
     args = parser.parse_args()
@@ -192,7 +165,6 @@ def main() -> int:
             print(summary(f"Lambda invoke, cold, {label}", invoke_ms))
             print(summary("  of which Init Duration", init_ms))
         print(summary("Lambda invoke, warm (reused environment)", warm))
-        print(summary("Step Functions, 3 Lambda tasks, start->end", bench.executions(args.executions)))
         rps, latencies = bench.rest_api(args.requests, args.clients)
         print(summary(f"REST API -> Lambda proxy, {args.clients} clients", latencies))
         print(f"{'REST API -> Lambda proxy throughput':<44} {rps:.0f} requests/s")
