@@ -4,7 +4,8 @@ It starts its own local cloud (a free port, a temporary state folder), deploys t
 running notebooks 00-05 with the prefix ``load`` (executed copies in a temporary folder), then
 POSTs N distinct small images (variants of the photos in ``data/``, each with its own SHA-256)
 from C concurrent clients. Each client is closed-loop: it POSTs one image, then GETs
-``/images/{id}`` every ``--poll-interval`` seconds until the record is final, then takes the next.
+``/images/{id}`` every ``--poll-interval`` seconds (default 0.2: a realistic client; a 50 ms poll
+mostly measures the polling) until the record is final, then takes the next.
 
 It prints, and measures two latencies per image:
 - **end to end, client side**: from just before the POST is sent to the GET response that first
@@ -12,6 +13,12 @@ It prints, and measures two latencies per image:
   plus one GET of waiting);
 - **in the pipeline, server side**: the record's ``updated_at - created_at`` (the api-receiver's
   PutItem to the result-store's final UpdateItem; millisecond timestamps, one clock).
+
+and what the load cost: CPU seconds per image in the local cloud's server process (moto, the
+front door, Step Functions, the Rekognition model) and in its descendants (the functions'
+execution environments), read from ``/proc`` before and after the load (see :func:`tree_cpu`
+for what is counted), and the cold starts per function (its log's REPORT lines with
+"Init Duration").
 
 Correctness, not speed, decides the exit code: it is non-zero when an accepted image has no
 record, has more than one record, execution or stored object, was answered with an id that is
@@ -55,6 +62,7 @@ MAX_IMAGES = 2000
 MAX_CLIENTS = 64
 DEFAULT_IMAGES = 200
 DEFAULT_CLIENTS = 16
+DEFAULT_POLL_INTERVAL = 0.2
 PREFIX = "load"
 REGION = "us-east-1"
 NOTEBOOKS = ("00", "01", "02", "03", "04", "05")
@@ -303,6 +311,73 @@ def account(outcomes: Iterable[Outcome], records: Iterable[dict], executions: It
     return result
 
 
+# --- CPU of the local cloud's process tree ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class ProcStat:
+    """One process's line of ``/proc/<pid>/stat``, in seconds."""
+
+    ppid: int
+    own: float  # utime + stime: all its threads
+    reaped: float  # cutime + cstime: its children that ended and that it waited for (and theirs)
+
+
+@dataclass(frozen=True)
+class TreeCpu:
+    server: float  # the server process itself, all threads
+    descendants: float  # every other process under it: live ones, and ended ones their parent reaped
+    processes: int  # live processes under the server (itself excluded)
+
+
+def parse_stat(text: str) -> ProcStat:
+    """A ``/proc/<pid>/stat`` line; the command name may hold spaces and parentheses, so split after the last ')'."""
+    fields = text[text.rindex(")") + 2:].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    # fields[0] is field 3 (state) of proc(5): ppid is field 4, utime..cstime fields 14-17.
+    utime, stime, cutime, cstime = (int(x) for x in fields[11:15])
+    return ProcStat(int(fields[1]), (utime + stime) / tick, (cutime + cstime) / tick)
+
+
+def read_stats() -> dict[int, ProcStat]:
+    """Every process this user can see now (one that ends while being read is skipped)."""
+    stats = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                stats[int(entry.name)] = parse_stat(Path(entry.path, "stat").read_text())
+            except (OSError, ValueError, IndexError):
+                pass
+    return stats
+
+
+def tree_cpu(stats: dict[int, ProcStat], root: int) -> TreeCpu:
+    """CPU seconds of ``root`` and everything under it, each second counted once.
+
+    A live process counts its own time and its reaped children's (cutime: ended children it
+    waited for, with their own reaped ones); the root's own time is the server, its reaped
+    children's go to the descendants. So an environment that ended during the load still
+    counts (the server or the template it was forked from waited for it), however deep the
+    tree (workers forked from a template process are grandchildren). Not counted: a process
+    that ended unreaped and was re-parented away from the tree (none of the local cloud's do).
+    """
+    children: dict[int, list[int]] = {}
+    for pid, stat in stats.items():
+        children.setdefault(stat.ppid, []).append(pid)
+    descendants, count, todo = stats[root].reaped, 0, list(children.get(root, []))
+    while todo:
+        pid = todo.pop()
+        descendants += stats[pid].own + stats[pid].reaped
+        count += 1
+        todo += children.get(pid, [])
+    return TreeCpu(stats[root].own, descendants, count)
+
+
+def own_cpu() -> float:
+    """This benchmark's own CPU seconds (its client threads), for comparison."""
+    usage = os.times()
+    return usage.user + usage.system
+
+
 # --- running against the local cloud -------------------------------------------------------------------
 
 def _clients(instance) -> dict:
@@ -474,6 +549,30 @@ def report(result: Accounting, outcomes: list[Outcome], wall_s: float, records: 
             print(f"  {label}: {_short(ids)}")
 
 
+def report_cpu(before: TreeCpu, after: TreeCpu, client_s: float, images: int) -> None:
+    server, functions = after.server - before.server, after.descendants - before.descendants
+    print(f"CPU during the load, per image (N={images}): local cloud server {server / images:.3f} s, "
+          f"functions {functions / images:.3f} s, total {(server + functions) / images:.3f} s "
+          f"(this benchmark's clients: {client_s / images:.3f} s)")
+    print(f"  server = the server process's own time, all threads (front door, moto, Step Functions, "
+          f"Rekognition's model); functions = every process under it: the {after.processes} alive at the end "
+          f"and those that ended (their parent's cutime), however deep (from /proc/<pid>/stat)")
+
+
+def report_invocations(before: dict[str, tuple[int, int, int]], after: dict[str, tuple[int, int, int]],
+                       status: dict | None) -> None:
+    print("Lambda during the load, per function: invocations, cold starts (REPORT lines with Init Duration), "
+          "timeouts")
+    for key in after:
+        calls, cold, timeouts = (a - b for a, b in zip(after[key], before[key]))
+        if calls or cold or timeouts:
+            print(f"  {key.replace('_', '-'):<16} {calls:6d} invocations  {cold:5d} cold starts  {timeouts:3d} timeouts")
+    if status is not None:
+        warm = status.get("warm_environments") or {}
+        print("warm (idle) environments at the end: " + (", ".join(f"{n} {c}" for n, c in sorted(warm.items()))
+                                                         or "none"))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--images", type=int, default=DEFAULT_IMAGES,
@@ -484,8 +583,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="share of the images to post a second time (0-1, default 0): must create nothing")
     parser.add_argument("--warmup", type=int, default=None,
                         help="images posted first, not measured (default: one per client)")
-    parser.add_argument("--poll-interval", type=float, default=0.05,
-                        help="seconds between GETs of one id (default 0.05)")
+    parser.add_argument("--poll-interval", type=float, default=DEFAULT_POLL_INTERVAL,
+                        help=f"seconds between GETs of one id (default {DEFAULT_POLL_INTERVAL})")
     parser.add_argument("--timeout", type=float, default=600, help="seconds the whole load may take (default 600)")
     args = parser.parse_args(argv)
     try:
@@ -497,7 +596,7 @@ def main(argv: list[str] | None = None) -> int:
     warmup = args.clients if args.warmup is None else max(0, min(args.warmup, MAX_CLIENTS))
 
     from helpers import notebook_runner
-    from helpers.localcloud import config
+    from helpers.localcloud import config, process
     from helpers.names import Names
 
     every = variants(args.images + warmup)
@@ -507,7 +606,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {machine.describe()}")
     try:
         with notebook_runner.fresh_localcloud() as instance:
-            print(f"a local cloud of its own at {instance.endpoint}; deploying with notebooks 00-05 (prefix {PREFIX})")
+            print(f"a local cloud of its own at {instance.endpoint} (server pid {instance.pid}); "
+                  f"deploying with notebooks 00-05 (prefix {PREFIX})")
             url = require_loopback(deploy(output_dir))
             require_loopback(instance.endpoint)
             clients = _clients(instance)
@@ -526,17 +626,18 @@ def main(argv: list[str] | None = None) -> int:
                 print("load average before the load: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
             print(f"load: {len(load_jobs)} POSTs ({args.images} images, {len(load_jobs) - args.images} re-sends) "
                   f"from {args.clients} clients, polling every {args.poll_interval * 1000:.0f} ms")
+            cpu_before, client_before = tree_cpu(read_stats(), instance.pid), own_cpu()
             outcomes, started, ended = send(url, load_jobs, args.clients, poll_interval=args.poll_interval,
                                             timeout=args.timeout)
+            cpu_after, client_after = tree_cpu(read_stats(), instance.pid), own_cpu()
+            print(f"load sent and answered in {ended - started:.1f} s; reading what the pipeline kept")
             measured = [o for o in outcomes if o.job.kind == "image"]
             last = max((o.completed_at for o in measured if o.completed_at), default=ended)
             records, executions, keys, staged = snapshot(clients, names)
             result = account(warm_outcomes + outcomes, records, executions, keys, baseline, staged)
             report(result, warm_outcomes + outcomes, last - started, records, args.images, args.clients)
-            after = invocations(clients["logs"], names)
-            print("Lambda invocations during the load (cold starts, timeouts): " + ", ".join(
-                f"{key.replace('_', '-')} {after[key][0] - before[key][0]} ({after[key][1] - before[key][1]}, "
-                f"{after[key][2] - before[key][2]})" for key in after))
+            report_cpu(cpu_before, cpu_after, client_after - client_before, args.images)
+            report_invocations(before, invocations(clients["logs"], names), process.status(instance.port))
     finally:
         shutil.rmtree(output_dir, ignore_errors=True)
     if not result.ok:

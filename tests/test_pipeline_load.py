@@ -187,3 +187,43 @@ def test_rejected_and_unanswered_posts_are_counted_not_failed():
 def test_object_id():
     assert load.object_id("images/abc.png") == "abc"
     assert load.object_id("staging/abc") == "abc"
+
+
+# --- CPU of the local cloud's process tree ------------------------------------------------------------
+
+def _stat_line(pid: int, name: str, ppid: int, utime: int, stime: int, cutime: int, cstime: int) -> str:
+    # proc(5): pid (comm) state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime ...
+    return f"{pid} ({name}) S {ppid} 1 1 0 -1 4194304 10 0 0 0 {utime} {stime} {cutime} {cstime} 20 0 9 0 100"
+
+
+def test_parse_stat_reads_times_even_with_spaces_and_parentheses_in_the_name():
+    import os
+
+    tick = os.sysconf("SC_CLK_TCK")
+    stat = load.parse_stat(_stat_line(42, "py (worker) x", 7, 3 * tick, tick, 2 * tick, 0))
+    assert (stat.ppid, stat.own, stat.reaped) == (7, 4.0, 2.0)
+
+
+def test_tree_cpu_counts_the_server_its_live_descendants_and_reaped_ones_once():
+    P = load.ProcStat
+    stats = {1: P(0, 100.0, 0.0),  # init: not ours
+             10: P(1, 5.0, 2.0),  # the server: 2 s of ended environments it reaped
+             11: P(10, 1.0, 0.5),  # a template process, which reaped 0.5 s of forked workers
+             12: P(11, 0.25, 0.0),  # a worker forked from the template: a grandchild
+             13: P(10, 0.75, 0.0),  # a worker started by the server
+             20: P(1, 9.0, 0.0)}  # someone else's process
+    tree = load.tree_cpu(stats, 10)
+    assert (tree.server, tree.descendants, tree.processes) == (5.0, 2.0 + 1.5 + 0.25 + 0.75, 3)
+
+
+def test_tree_cpu_of_a_worker_that_ended_between_two_readings_is_kept():
+    P = load.ProcStat
+    before = load.tree_cpu({10: P(1, 5.0, 0.0), 13: P(10, 0.75, 0.0)}, 10)
+    after = load.tree_cpu({10: P(1, 6.0, 1.25)}, 10)  # 13 used 0.5 s more, ended and was reaped
+    assert after.descendants - before.descendants == 0.5
+
+
+def test_read_stats_sees_this_process():
+    import os
+
+    assert load.read_stats()[os.getpid()].ppid == os.getppid()
