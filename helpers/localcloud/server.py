@@ -146,8 +146,23 @@ def _s3_notification_check(environ: dict[str, Any], start_response: Callable[...
     return notifications.check(environ, start_response, bucket)
 
 
+# numpy's OpenBLAS starts a worker thread per core, which spins for a while after every
+# matrix product: DetectLabels' one product per image kept a second core busy, doubling the
+# server's CPU per image. The server's products are small; one thread does them faster.
+# OpenBLAS reads this once, when numpy is first imported, so it is set before anything is.
+SINGLE_THREADED_BLAS = {"OPENBLAS_NUM_THREADS": "1"}
+
+
+def limit_blas_threads() -> None:
+    if "numpy" in sys.modules:
+        log.warning("numpy was imported before the server started: its BLAS may use a thread per core")
+    for name, value in SINGLE_THREADED_BLAS.items():
+        os.environ.setdefault(name, value)
+
+
 def serve(port: int) -> None:
     """Run the local cloud in the foreground until SIGTERM or SIGINT."""
+    limit_blas_threads()
     from moto.moto_server.werkzeug_app import MotoRequestHandler
 
     # moto's Step Functions interpreter calls Lambda through this port.
