@@ -191,3 +191,67 @@ def test_a_post_form_signature_is_checked_with_the_key_it_names():
     with pytest.raises(Refused) as refused:
         GATE.check_post_signature({**fields, "AWSAccessKeyId": "AKIASTRANGER"}, policy)
     assert refused.value.kind == "unknown-key"
+
+
+@pytest.mark.parametrize("amz_date", ["20260101T1200Z", "2026-01-01T12:00:00Z", "20261301T120000Z",
+                                      "20260101T250000Z", "20260101T120000", "x" * 16, ""])
+def test_a_malformed_amz_date_is_refused_as_such(amz_date):
+    claim = sigv4.parse(signed("GET", "/2015-03-31/functions", "lambda"))
+    claim = sigv4.Claim(**{**claim.__dict__, "amz_date": amz_date, "date": amz_date[:8]})
+    with pytest.raises(sigv4.Malformed):
+        sigv4.check_time(claim, datetime.now(timezone.utc))
+
+
+def test_the_derived_key_is_sigv4s_for_each_secret_day_region_and_service():
+    from botocore.auth import SigV4Auth as Signer
+
+    claim = sigv4.parse(signed("GET", "/2015-03-31/functions", "lambda"))
+    for secret in ("one-secret", "another-secret", "one-secret"):
+        signer = Signer(Credentials("AKIA", secret), "lambda", "us-east-1")
+        assert sigv4.signing_key(secret, claim) == signer._sign(
+            signer._sign(signer._sign(signer._sign(("AWS4" + secret).encode(), claim.date), "us-east-1"),
+                         "lambda"), "aws4_request")
+    assert sigv4.signing_key("one-secret", claim) != sigv4.signing_key("another-secret", claim)
+
+
+# --- the index of assumed roles by access key -----------------------------------------------------
+
+class _Role:
+    def __init__(self, key: str) -> None:
+        self.access_key_id = key
+
+
+def test_the_index_finds_roles_assumed_after_an_earlier_lookup():
+    index, roles = credentials.AssumedRoleIndex(), [_Role("ASIA1")]
+    assert index.find([roles], "ASIA2") is None
+    roles.append(_Role("ASIA2"))
+    assert index.find([roles], "ASIA2") is roles[1]
+    assert index.find([roles], "ASIA1") is roles[0]
+
+
+def test_the_index_forgets_a_backend_that_was_reset():
+    index, old, new = credentials.AssumedRoleIndex(), [_Role("ASIA1")], [_Role("ASIA2")]
+    assert index.find([old], "ASIA1") is old[0]
+    assert index.find([new], "ASIA1") is None  # moto's reset: a new backend, a new list
+    assert index.find([new], "ASIA2") is new[0]
+
+
+def test_the_index_rebuilds_a_list_that_shrank_and_keeps_the_first_of_a_key():
+    index, roles = credentials.AssumedRoleIndex(), [_Role("ASIA1"), _Role("ASIA2")]
+    index.find([roles], "ASIA1")
+    del roles[:]
+    roles.append(_Role("ASIA3"))
+    assert index.find([roles], "ASIA1") is None and index.find([roles], "ASIA3") is roles[0]
+    twice = [_Role("ASIA4"), _Role("ASIA4")]
+    assert index.find([twice], "ASIA4") is twice[0]
+
+
+def test_issued_credentials_are_found_through_the_index_until_moto_is_reset():
+    from moto.sts.models import sts_backends  # moto's state in this test's own process
+
+    issued = credentials.issue_for_role("arn:aws:iam::123456789012:role/indexed", "session", "us-east-1")
+    known = credentials.Keyring(KEY).lookup(issued.access_key_id)
+    assert known is not None and known.secret_access_key == issued.secret_access_key
+    assert known.principal == "arn:aws:sts::123456789012:assumed-role/indexed/session"
+    sts_backends.reset()
+    assert credentials.Keyring(KEY).lookup(issued.access_key_id) is None

@@ -13,9 +13,11 @@ import json
 import os
 import secrets
 import string
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 FILE_NAME = "credentials.json"
 # Instance keys are shaped like IAM keys (20 characters, upper case) yet never a real AWS one.
@@ -106,16 +108,46 @@ class Keyring:
         return _issued_by_sts(access_key) or _iam_user_key(access_key)
 
 
+class AssumedRoleIndex:
+    """moto's assumed roles by access key.
+
+    moto keeps them in a list per STS backend and finds a key by scanning it; every Lambda
+    environment adds one, so each signed call scanned hundreds. moto only appends to that list
+    (a reset gives a new backend and list): what was appended since the last lookup is indexed,
+    a list that is not the one indexed (or shorter) is indexed afresh, and the indexes of lists
+    no backend holds any more are dropped.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_list: dict[int, tuple[list[Any], int, dict[str, Any]]] = {}
+
+    def find(self, lists: list[list[Any]], access_key: str) -> Any | None:
+        with self._lock:
+            fresh = {}
+            for roles in lists:
+                listed, count, index = self._by_list.get(id(roles), (None, 0, {}))
+                if listed is not roles or count > len(roles):
+                    count, index = 0, {}
+                for role in roles[count:]:
+                    index.setdefault(role.access_key_id, role)  # the first, as moto's scan finds
+                fresh[id(roles)] = (roles, len(roles), index)
+            self._by_list = fresh
+        return next((index[access_key] for _, _, index in fresh.values() if access_key in index), None)
+
+
+ASSUMED_ROLES = AssumedRoleIndex()
+
+
 def _issued_by_sts(access_key: str) -> Known | None:
     from moto.sts.models import sts_backends
 
-    for account_id in list(sts_backends.keys()):
-        for backend in list(dict.values(sts_backends[account_id])):
-            role = backend.get_assumed_role_from_access_key(access_key)
-            if role is not None:
-                expires = role.expiration.replace(tzinfo=timezone.utc)
-                return Known(role.secret_access_key, role.session_token, role.arn, expires)
-    return None
+    lists = [backend.assumed_roles for account_id in list(sts_backends.keys())
+             for backend in list(dict.values(sts_backends[account_id]))]
+    role = ASSUMED_ROLES.find(lists, access_key)
+    if role is None:
+        return None
+    return Known(role.secret_access_key, role.session_token, role.arn, role.expiration.replace(tzinfo=timezone.utc))
 
 
 def _iam_user_key(access_key: str) -> Known | None:
