@@ -182,8 +182,6 @@ def limit_blas_threads() -> None:
 def serve(port: int) -> None:
     """Run the local cloud in the foreground until SIGTERM or SIGINT."""
     limit_blas_threads()
-    from moto.moto_server.werkzeug_app import MotoRequestHandler
-
     # moto's Step Functions interpreter calls Lambda through this port.
     os.environ["MOTO_PORT"] = str(port)
     logging.basicConfig(
@@ -204,7 +202,9 @@ def serve(port: int) -> None:
         # One line that names the fix, last in the log, which `start` shows.
         log.error("cannot start: %s", exc)
         raise SystemExit(2) from None
-    server = make_server(config.HOST, port, app, threaded=True, request_handler=MotoRequestHandler)
+    from .serving import KeepAliveHandler
+
+    server = make_server(config.HOST, port, app, threaded=True, request_handler=KeepAliveHandler)
 
     def shutdown(signum: int, frame: Any) -> None:
         log.info("signal %s: shutting down", signum)
