@@ -28,8 +28,8 @@ MODEL_VERSION = "mobilenet_v2-b0353104 (torchvision, ImageNet-1k)"
 SOURCE_KEY = "source_sha256"
 # Views per inference call. Measured on this 2-core machine with one thread (27 views of a
 # 4096x307 panorama): 1, 2, 4 or 8 per call all take ~225 ms and give identical numbers, but
-# all 27 in one call take ~530 ms and grow onnxruntime's memory arena by ~410 MB (activations
-# of 27 images at once), against ~40 MB for 4. Batching buys nothing on one CPU thread.
+# all 27 in one call take ~530 ms and need ~410 MB at once for their activations, against
+# ~40 MB for 4. Batching buys nothing on one CPU thread.
 BATCH_LIMIT = 4
 RUNTIME_HINT = f"{MAKE_SETUP} (or: pip install 'onnx>=1.17,<2' 'onnxruntime>=1.20,<2')"
 
@@ -50,7 +50,7 @@ def prepare(cache_dir: Path) -> Path:
     data = source.read_bytes()
     digest = weights.check_sha256(data, source)
     target = cache_path(cache_dir, digest)
-    if _recorded_source(target) == digest:
+    if _open_cached(target, digest) is not None:
         return target
     if importlib.util.find_spec("onnx") is None:
         raise ModelUnavailable(f"onnx is not installed, so the weights cannot be converted: {RUNTIME_HINT}")
@@ -67,8 +67,11 @@ def prepare(cache_dir: Path) -> Path:
 def load(cache_dir: Path) -> Classifier:
     """The classifier, ready to run; converts first if the cache has no valid copy."""
     started = time.perf_counter()
-    path = prepare(cache_dir)
-    session = _session(path)
+    source = weights.locate()
+    digest = weights.check_sha256(source.read_bytes(), source)
+    # The session that checked the cached file is the one kept: opening a second costs
+    # another load of the weights (time, and memory the allocator may not give back).
+    session = _open_cached(cache_path(cache_dir, digest), digest) or _session(prepare(cache_dir))
     return Classifier(session, MODEL_VERSION, time.perf_counter() - started)
 
 
@@ -104,17 +107,19 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=-1, keepdims=True)
 
 
-def _recorded_source(path: Path) -> str | None:
-    """The weights hash the cached file says it was built from; None if absent or unreadable."""
+def _open_cached(path: Path, digest: str) -> onnxruntime.InferenceSession | None:
+    """A session of the cached file if it says it was built from these weights; None if it is
+    absent, unreadable or built from others."""
     if not path.is_file():
         return None
     try:
-        return _session(path).get_modelmeta().custom_metadata_map.get(SOURCE_KEY)
+        session = _session(path)
     except ModelUnavailable:
         raise
     # onnxruntime's load errors (InvalidProtobuf, Fail, ...) derive from Exception itself.
     except Exception:  # noqa: BLE001 - a truncated or foreign file is rebuilt, not trusted
         return None
+    return session if session.get_modelmeta().custom_metadata_map.get(SOURCE_KEY) == digest else None
 
 
 def _session(path: Path) -> onnxruntime.InferenceSession:
@@ -130,4 +135,9 @@ def _session(path: Path) -> onnxruntime.InferenceSession:
     options.inter_op_num_threads = 1
     options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
     options.use_deterministic_compute = True
+    # No memory arena: onnxruntime's keeps the largest activations it ever needed (~40 MB
+    # after a few photos, more after a panorama's tiles) for the server's whole life; without
+    # it they are freed after each run, and malloc returns them to the system with the
+    # settings process.py starts the server with. Same numbers; see benchmarks/idle_memory.py.
+    options.enable_cpu_mem_arena = False
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
