@@ -33,6 +33,14 @@ from .awslambda.workers import reap_orphans
 
 START_TIMEOUT_S = 60.0
 HEALTH_PATH = "/_localcloud/health"
+# glibc's malloc settings for the server, read when it starts (a value already in the
+# environment wins). It lives for hours, serves each request on a new thread and handles
+# short-lived buffers of a few MB (images, model activations, S3 bodies). By default glibc
+# raises its mmap threshold after the first such buffer is freed, so later ones come from
+# the heap, and gives each thread's arena its own heap: freed memory then stays in the
+# process. A fixed threshold returns every buffer over 128 KiB to the system when freed, and
+# two arenas bound the heaps. Measured with benchmarks/idle_memory.py.
+MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "131072", "MALLOC_ARENA_MAX": "2"}
 
 
 class LocalCloudError(RuntimeError):
@@ -182,7 +190,7 @@ def start(port: int | None = None, timeout: float = START_TIMEOUT_S) -> Instance
         config.record_port(port)
     log_path = log_file(port)
     repo_root = Path(__file__).resolve().parents[2]
-    env = dict(os.environ)
+    env = {**MALLOC_ENV, **os.environ}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(repo_root), env.get("PYTHONPATH")]))
     with open(log_path, "ab") as log_handle:
         proc = subprocess.Popen(
