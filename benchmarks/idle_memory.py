@@ -47,10 +47,10 @@ IDLE_WINDOW_S = 2.0
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(root: int) -> float:
-    """CPU time used so far by ``root`` and its live descendants."""
+def cpu_seconds(root: int, below: bool = True) -> float:
+    """CPU time used so far by ``root`` (all its threads) and, if ``below``, its live descendants."""
     total = 0
-    for pid, _, _ in process_memory.descendants(root):
+    for pid, _, _ in process_memory.descendants(root) if below else [(root, 0, 0)]:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
@@ -109,7 +109,8 @@ def show(title: str, server: int) -> list[process_memory.ProcessMemory]:
     below = processes[1:]
     print(f"server alone: RSS {processes[0].rss_mib:.1f} MiB, PSS {processes[0].pss_mib:.1f} MiB; "
           f"{len(below)} processes below it: RSS sum {sum(p.rss_kib for p in below) / 1024:.1f} MiB, "
-          f"PSS sum {sum(p.pss_kib for p in below) / 1024:.1f} MiB")
+          f"PSS sum {sum(p.pss_kib for p in below) / 1024:.1f} MiB; the server's CPU so far "
+          f"{cpu_seconds(server, below=False):.1f} s")
     return processes
 
 
