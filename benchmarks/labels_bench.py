@@ -141,7 +141,6 @@ class Run:
         os.environ["LOCALCLOUD_LABELS"] = mode
         started = time.perf_counter()
         self.instance = process.start(self.port)
-        os.environ.update(self.instance.credentials.as_env())  # it answers only its own key
         self.start_s = time.perf_counter() - started
         self.status = process.status(self.port) or {}
         if self.status.get("labels", {}).get("source") != mode:
@@ -149,9 +148,15 @@ class Run:
             raise RuntimeError(f"asked for LOCALCLOUD_LABELS={mode}, the server reports {self.status.get('labels')}")
         self.pid = int(self.status["pid"])
         self.memory_at_start = memory_kib(self.pid)
-        self.client = boto3.client("rekognition", endpoint_url=self.instance.endpoint, region_name=REGION)
-        self.s3 = boto3.client("s3", endpoint_url=self.instance.endpoint, region_name=REGION)
-        self.s3.create_bucket(Bucket=BUCKET)
+        # Its own key on each client: boto3's default session keeps the first credentials it resolved.
+        keys = self.instance.credentials.as_client_kwargs()
+        self.client = boto3.client("rekognition", endpoint_url=self.instance.endpoint, region_name=REGION, **keys)
+        self.s3 = boto3.client("s3", endpoint_url=self.instance.endpoint, region_name=REGION, **keys)
+        try:
+            self.s3.create_bucket(Bucket=BUCKET)
+        except Exception:
+            process.stop(self.port)  # a benchmark that fails leaves no local cloud behind
+            raise
         self.latencies: dict[str, list[float]] = {}
         self.answers: dict[str, dict] = {}
 
