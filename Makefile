@@ -15,7 +15,7 @@ PREFIX ?= workbook
 NOTEBOOK_PARAMETERS = --target $(TARGET) --region $(REGION) --prefix $(PREFIX)
 RUNNER = $(PORT_ENV) $(BIN)/python -m helpers.notebook_runner
 
-.PHONY: setup test run clean lab student classroom classroom-clean notebooks bench bench-labels bench-load bench-classroom localcloud-start localcloud-stop localcloud-status clean-venv
+.PHONY: setup test run clean lab student classroom classroom-clean notebooks bench bench-labels bench-memory bench-load bench-classroom localcloud-start localcloud-stop localcloud-status clean-venv
 
 setup: $(VENV)/.installed
 
@@ -93,6 +93,11 @@ bench: setup
 ## and S3Object, the panorama), load time, and the memory it adds (model minus canned).
 bench-labels: setup
 	$(BIN)/python benchmarks/labels_bench.py
+
+## Memory of an idle local cloud with the pipeline deployed (server and every Lambda environment,
+## RSS and PSS); LEARNERS=N deploys N pipelines in it to show what each one adds.
+bench-memory: setup
+	$(BIN)/python benchmarks/idle_memory.py --learners $(LEARNERS)
 
 ## The whole pipeline under load on a local cloud of its own: N images (at most 2000) from
 ## C concurrent clients (at most 64); fails if an accepted image is lost, duplicated or unfinished.
