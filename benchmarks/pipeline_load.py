@@ -38,6 +38,7 @@ import hashlib
 import io
 import ipaddress
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -390,26 +391,40 @@ def _clients(instance) -> dict:
             for name in ("dynamodb", "stepfunctions", "s3", "logs")}
 
 
-def invocations(logs_client, names) -> dict[str, tuple[int, int, int]]:
-    """Per Lambda function, (invocations, cold starts, timeouts) so far, from its log.
+_INIT_DURATION = re.compile(r"Init Duration: ([0-9.]+) ms")
+
+
+def tally(messages: Iterable[str]) -> tuple[int, int, int, float]:
+    """(invocations, cold starts, timeouts, milliseconds of init) in a function's log lines.
 
     Its REPORT lines count invocations (with Init Duration when cold), "Task timed out" its timeouts.
     """
+    total = cold = timeouts = 0
+    init_ms = 0.0
+    for message in messages:
+        if message.startswith("REPORT "):
+            total += 1
+            found = _INIT_DURATION.search(message)
+            if found:
+                cold += 1
+                init_ms += float(found[1])
+        timeouts += "Task timed out" in message
+    return total, cold, timeouts, init_ms
+
+
+def invocations(logs_client, names) -> dict[str, tuple[int, int, int, float]]:
+    """Per Lambda function, :func:`tally` of its log so far."""
     from helpers.names import FUNCTIONS
 
     counts = {}
     for key in FUNCTIONS:
-        total = cold = timeouts = 0
+        messages: list[str] = []
         try:
             for page in logs_client.get_paginator("filter_log_events").paginate(logGroupName=names.log_group(key)):
-                for event in page["events"]:
-                    if event["message"].startswith("REPORT "):
-                        total += 1
-                        cold += "Init Duration" in event["message"]
-                    timeouts += "Task timed out" in event["message"]
+                messages += [event["message"] for event in page["events"]]
         except logs_client.exceptions.ResourceNotFoundException:
             pass
-        counts[key] = (total, cold, timeouts)
+        counts[key] = tally(messages)
     return counts
 
 
@@ -559,14 +574,16 @@ def report_cpu(before: TreeCpu, after: TreeCpu, client_s: float, images: int) ->
           f"and those that ended (their parent's cutime), however deep (from /proc/<pid>/stat)")
 
 
-def report_invocations(before: dict[str, tuple[int, int, int]], after: dict[str, tuple[int, int, int]],
-                       status: dict | None) -> None:
-    print("Lambda during the load, per function: invocations, cold starts (REPORT lines with Init Duration), "
-          "timeouts")
+def report_invocations(before: dict[str, tuple[int, int, int, float]],
+                       after: dict[str, tuple[int, int, int, float]], status: dict | None) -> None:
+    print("Lambda during the load, per function: invocations, cold starts (REPORT lines with Init Duration) "
+          "and their mean Init Duration, timeouts")
     for key in after:
-        calls, cold, timeouts = (a - b for a, b in zip(after[key], before[key]))
+        calls, cold, timeouts, init_ms = (a - b for a, b in zip(after[key], before[key]))
         if calls or cold or timeouts:
-            print(f"  {key.replace('_', '-'):<16} {calls:6d} invocations  {cold:5d} cold starts  {timeouts:3d} timeouts")
+            mean = f"{init_ms / cold:7.1f} ms init" if cold else " " * 12
+            print(f"  {key.replace('_', '-'):<16} {calls:6d} invocations  {cold:5d} cold starts {mean}  "
+                  f"{timeouts:3d} timeouts")
     if status is not None:
         warm = status.get("warm_environments") or {}
         print("warm (idle) environments at the end: " + (", ".join(f"{n} {c}" for n, c in sorted(warm.items()))
