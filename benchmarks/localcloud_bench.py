@@ -19,10 +19,8 @@ import io
 import json
 import os
 import re
-import socket
 import statistics
 import sys
-import tempfile
 import threading
 import time
 import zipfile
@@ -35,7 +33,7 @@ import boto3  # noqa: E402
 import requests  # noqa: E402
 
 from benchmarks import machine  # noqa: E402
-from helpers.localcloud import config, process  # noqa: E402
+from helpers import notebook_runner  # noqa: E402
 
 ROLE = json.dumps({"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
@@ -148,13 +146,8 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients (default 4)")
     args = parser.parse_args()
 
-    os.environ["LOCALCLOUD_HOME"] = tempfile.mkdtemp(prefix="localcloud-bench-")
-    with socket.socket() as sock:
-        sock.bind((config.HOST, 0))
-        port = sock.getsockname()[1]
-    instance = process.start(port)
-    os.environ.update(instance.credentials.as_env())  # it answers only its own key
-    try:
+    with notebook_runner.fresh_localcloud() as instance:
+        os.environ.update(instance.credentials.as_env())  # it answers only its own key
         bench = Bench(instance.endpoint)
         print(f"machine: {machine.describe()}")
         cold, warm = bench.invokes(args.cold, args.warm)
@@ -168,8 +161,6 @@ def main() -> int:
         rps, latencies = bench.rest_api(args.requests, args.clients)
         print(summary(f"REST API -> Lambda proxy, {args.clients} clients", latencies))
         print(f"{'REST API -> Lambda proxy throughput':<44} {rps:.0f} requests/s")
-    finally:
-        process.stop(port)
     return 0
 
 

@@ -55,7 +55,7 @@ from urllib.parse import urlsplit
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks import machine  # noqa: E402
+from benchmarks import deploy, machine  # noqa: E402
 
 DATA_DIR = REPO_ROOT / "data"
 PHOTOS = ("astronaut.png", "camera.png", "chelsea.png", "coffee.png", "hubble_deep_field.jpg")
@@ -66,7 +66,6 @@ DEFAULT_CLIENTS = 16
 DEFAULT_POLL_INTERVAL = 0.2
 PREFIX = "load"
 REGION = "us-east-1"
-NOTEBOOKS = ("00", "01", "02", "03", "04", "05")
 FINAL = ("SUCCEEDED", "FAILED")
 VARIANT_SIZE = (160, 120)  # small: the load is on the pipeline, not on moving bytes
 STAMP_BITS = 12  # 4096 > MAX_IMAGES + MAX_CLIENTS (warm-up images) distinct stamps; 96 px wide
@@ -445,18 +444,6 @@ def snapshot(clients: dict, names) -> tuple[list[dict], list[str], list[str], li
     return records, executions, keys["images/"], keys["staging/"]
 
 
-def deploy(output_dir: Path) -> str:
-    """Run notebooks 00-05 (prefix ``load``) against the local cloud LOCALCLOUD_PORT names; the API's URL."""
-    from helpers import notebook_runner
-
-    notebook_runner.run(list(NOTEBOOKS), {"target": "local", "region": REGION, "prefix": PREFIX},
-                        output_dir=output_dir)
-    url = notebook_runner.api_url("local", REGION, PREFIX, port=int(os.environ["LOCALCLOUD_PORT"]))
-    if url is None:
-        raise RuntimeError(f"notebooks 00-05 ran but no REST API {PREFIX}-image-api is deployed")
-    return url
-
-
 def send(url: str, jobs: Sequence[Job], clients: int, *, poll_interval: float,
          timeout: float) -> tuple[list[Outcome], float, float]:
     """Run the jobs on ``clients`` closed-loop clients; the outcomes and the wall time (start, end)."""
@@ -625,7 +612,7 @@ def main(argv: list[str] | None = None) -> int:
         with notebook_runner.fresh_localcloud() as instance:
             print(f"a local cloud of its own at {instance.endpoint} (server pid {instance.pid}); "
                   f"deploying with notebooks 00-05 (prefix {PREFIX})")
-            url = require_loopback(deploy(output_dir))
+            url = require_loopback(deploy.deploy(output_dir, PREFIX, REGION))
             require_loopback(instance.endpoint)
             clients = _clients(instance)
             baseline_records, baseline_executions, baseline_keys, _ = snapshot(clients, names)

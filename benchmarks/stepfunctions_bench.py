@@ -31,9 +31,7 @@ import argparse
 import io
 import json
 import os
-import socket
 import sys
-import tempfile
 import time
 import uuid
 import zipfile
@@ -46,7 +44,8 @@ import boto3  # noqa: E402
 
 from benchmarks import machine  # noqa: E402
 from benchmarks.localcloud_bench import percentile  # noqa: E402
-from helpers.localcloud import config, process  # noqa: E402
+from helpers import notebook_runner  # noqa: E402
+from helpers.localcloud import config  # noqa: E402
 
 HANDLER = "def handler(event, context):\n    return {'steps': event.get('steps', 0) + 1}\n"
 POLL_S = 0.02
@@ -150,13 +149,8 @@ def main() -> int:
     parser.add_argument("--executions", type=int, default=40, help="executions per state machine (default 40)")
     args = parser.parse_args()
 
-    os.environ["LOCALCLOUD_HOME"] = tempfile.mkdtemp(prefix="localcloud-sfn-bench-")
-    with socket.socket() as sock:
-        sock.bind((config.HOST, 0))
-        port = sock.getsockname()[1]
-    instance = process.start(port)
-    os.environ.update(instance.credentials.as_env())  # it answers only its own key
-    try:
+    with notebook_runner.fresh_localcloud() as instance:
+        os.environ.update(instance.credentials.as_env())  # it answers only its own key
         bench = Bench(instance.endpoint)
         print(f"machine: {machine.describe()}")
         invokes = bench.warm_invoke_ms(args.executions)
@@ -165,8 +159,6 @@ def main() -> int:
               f"p95={percentile(invokes, 0.95):5.1f} ms")
         for states in (2, 3):
             report(states, bench.executions(states, args.executions), invoke_ms)
-    finally:
-        process.stop(port)
     return 0
 
 
