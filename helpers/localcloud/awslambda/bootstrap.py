@@ -153,14 +153,8 @@ PR_SET_PDEATHSIG = 1
 WATCHDOG_SECONDS = 0.5
 
 
-def _die_with_parent(parent_pid):
-    """End this environment when the local cloud that started it goes, however it goes.
-
-    The kernel's parent-death signal covers a server killed with SIGKILL; it is tied to the
-    thread that started us, which is why the server starts workers from one long-lived
-    thread (``workers.py``). The watchdog covers the rest: a platform without prctl, and a
-    server that died before the prctl call below (then our parent is already someone else).
-    """
+def ask_for_parent_death_signal():
+    """Have the kernel SIGKILL this process when the thread that started it ends (Linux only)."""
     if sys.platform.startswith("linux"):
         try:
             import ctypes
@@ -169,6 +163,17 @@ def _die_with_parent(parent_pid):
             libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         except (OSError, AttributeError):
             pass
+
+
+def _die_with_parent(parent_pid):
+    """End this environment when the local cloud that started it goes, however it goes.
+
+    The kernel's parent-death signal covers a server killed with SIGKILL; it is tied to the
+    thread that started us, which is why the server starts workers from one long-lived
+    thread (``workers.py``). The watchdog covers the rest: a platform without prctl, and a
+    server that died before the prctl call below (then our parent is already someone else).
+    """
+    ask_for_parent_death_signal()
     if parent_pid is None:
         return
 

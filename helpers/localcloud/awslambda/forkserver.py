@@ -92,10 +92,6 @@ class ForkServer:
         self._template: subprocess.Popen | None = None
         self._record: Path | None = None
 
-    @property
-    def template_pid(self) -> int | None:
-        return self._template.pid if self._template is not None else None
-
     def _start(self) -> socket.socket:
         """Start the template and wait until it has imported the runtime; the caller holds the lock."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)

@@ -45,7 +45,6 @@ PREPARSED_SERVICES = ("s3", "dynamodb", "stepfunctions", "rekognition")
 PARSED = {}  # file path without extension -> what botocore's JSON loader would return
 MAX_MESSAGE = 1 << 20  # an environment's variables are at most 4 KB on Lambda; credentials and config add little
 MAX_FDS = 3
-PR_SET_PDEATHSIG = 1
 WATCH_SECONDS = 0.5
 
 
@@ -183,24 +182,15 @@ def _send(control, doc):
     control.sendmsg([json.dumps(doc).encode()])
 
 
-def _die_with_parent(parent_pid):
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != parent_pid:
-        os._exit(1)
-
-
 def main():
     control_fd, runtime_dir = int(sys.argv[1]), sys.argv[2]
     parent_pid = os.getppid()
-    _die_with_parent(parent_pid)
-    control = socket.socket(fileno=control_fd)
     bootstrap = _load_bootstrap()
+    # Only the signal, not bootstrap's watchdog thread: the template must stay single-threaded.
+    bootstrap.ask_for_parent_death_signal()
+    if os.getppid() != parent_pid:  # the server died before the signal was asked for
+        os._exit(1)
+    control = socket.socket(fileno=control_fd)
     preloaded = _preload(runtime_dir)
     # Out of the collector's sight: a collection in an environment would otherwise write to every
     # object's header and copy the pages it shares with the template.
