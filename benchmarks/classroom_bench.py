@@ -196,7 +196,7 @@ def prepare(learner: Learner, commit: str | None, through: int) -> Path:
 
 
 def start_cloud(learner: Learner) -> None:
-    subprocess.run([PYTHON, "-m", "helpers.localcloud", "start", "--port", str(learner.port)], cwd=REPO_ROOT,
+    subprocess.run([PYTHON, "-m", "localcloud", "start", "--port", str(learner.port)], cwd=REPO_ROOT,
                    env=learner.env, check=True, capture_output=True)
     pid_file = learner.folder / "home" / str(learner.port) / "server.pid"
     learner.server = int(pid_file.read_text())
@@ -205,7 +205,7 @@ def start_cloud(learner: Learner) -> None:
 
 
 def stop_cloud(learner: Learner) -> None:
-    subprocess.run([PYTHON, "-m", "helpers.localcloud", "stop", "--port", str(learner.port)], cwd=REPO_ROOT,
+    subprocess.run([PYTHON, "-m", "localcloud", "stop", "--port", str(learner.port)], cwd=REPO_ROOT,
                    env=learner.env, check=False, capture_output=True)
 
 
@@ -247,7 +247,7 @@ def count_pipeline(learner: Learner) -> None:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from helpers.localcloud.auth import credentials
+    from localcloud.auth import credentials
     from helpers.names import Names
 
     keys = credentials.require(learner.folder / "home" / str(learner.port)).as_env()

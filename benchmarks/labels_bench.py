@@ -45,7 +45,7 @@ import boto3
 from PIL import Image
 
 from benchmarks import machine
-from helpers.localcloud import config, process
+from localcloud import config, process
 
 DATA = REPO_ROOT / "data"
 REGION = "us-east-1"
@@ -209,8 +209,8 @@ def top(answer: dict, count: int = 4) -> str:
 
 def in_process(photo: bytes, panorama: bytes, repetitions: int) -> dict[str, object]:
     os.environ["LOCALCLOUD_LABELS"] = "model"
-    from helpers.localcloud.rekognition import engine
-    from helpers.localcloud.rekognition.vision import model, prepare
+    from localcloud.rekognition import engine
+    from localcloud.rekognition.vision import model, prepare
 
     cache = config.model_cache_dir()
     prepare(cache)  # what make setup does; a no-op when the cache is valid

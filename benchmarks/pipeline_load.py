@@ -600,7 +600,7 @@ def main(argv: list[str] | None = None) -> int:
     warmup = args.clients if args.warmup is None else max(0, min(args.warmup, MAX_CLIENTS))
 
     from helpers import notebook_runner
-    from helpers.localcloud import config, process
+    from localcloud import config, process
     from helpers.names import Names
 
     every = variants(args.images + warmup)

@@ -45,7 +45,7 @@ import boto3  # noqa: E402
 from benchmarks import machine  # noqa: E402
 from benchmarks.localcloud_bench import percentile  # noqa: E402
 from helpers import notebook_runner  # noqa: E402
-from helpers.localcloud import config  # noqa: E402
+from localcloud import config  # noqa: E402
 
 HANDLER = "def handler(event, context):\n    return {'steps': event.get('steps', 0) + 1}\n"
 POLL_S = 0.02

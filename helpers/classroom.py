@@ -42,12 +42,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from . import cleanup, images
+from . import cleanup, images, workspace
 from . import target as targets
-from .localcloud import config, process
+from localcloud import config, process
 from .names import WORKBOOK_TAG, Names, PrefixError, check_prefix
 from .workbook import Workbook
-from .workspace import NOTEBOOKS_DIR
 
 WORKBOOK_KEY = "workbook"
 PREFIX_KEY = cleanup.PREFIX_TAG
@@ -265,7 +264,7 @@ def progress(learner: Learner, names: Names) -> dict[str, str]:
 
 def notebook_names() -> dict[str, str]:
     """Notebook number -> its name ("01" -> "01_image_uploader"), from the notebooks folder."""
-    return {path.name[:2]: path.stem for path in sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))}
+    return {path.name[:2]: path.stem for path in sorted(workspace.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))}
 
 
 def render(room: Classroom) -> str:

@@ -22,7 +22,8 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont, features
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from . import workspace
+
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
 # The only formats Rekognition (and so the pipeline) accepts, and the API's binary media types.
 CONTENT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg"}
@@ -45,6 +46,11 @@ GALLERY_THUMBNAIL_SIDE = 160
 GALLERY_CAUSE_CHARS = 120
 
 
+def data_dir() -> Path:
+    """The checkout's ``data/`` folder: the sample photos, ``bad/`` inputs and ``large/`` images."""
+    return workspace.DATA_DIR
+
+
 def sample_images(folder: str | Path = "data") -> list[Path]:
     """The sample photos (PNG and JPEG files directly in ``folder``), sorted by name.
 
@@ -55,7 +61,7 @@ def sample_images(folder: str | Path = "data") -> list[Path]:
     """
     base = Path(folder)
     if not base.is_absolute():
-        base = REPO_ROOT / base
+        base = workspace.REPO_ROOT / base
     if not base.is_dir():
         raise FileNotFoundError(f"no folder {base}: the sample photos live in data/ at the repository root")
     return sorted(path for path in base.iterdir() if path.is_file() and path.suffix.lower() in PHOTO_SUFFIXES)

@@ -37,10 +37,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import workspace
 from .lambdas import RUNTIME
 from .workbook import Workbook
 
-CACHE_DIR = Path(__file__).resolve().parents[1] / "build" / "layers"
 ARCHITECTURE = "x86_64"
 PYTHON_VERSION = RUNTIME.removeprefix("python")  # "3.12"
 # Lambda's python3.12 runs on Amazon Linux 2023 (glibc 2.34), where manylinux_2_28 wheels run;
@@ -79,7 +79,7 @@ def pillow_version() -> str:
                               "`.venv/bin/pip install -r requirements.txt`) first") from None
 
 
-def ensure_pillow(wb: Workbook, *, cache_dir: Path = CACHE_DIR) -> Layer:
+def ensure_pillow(wb: Workbook, *, cache_dir: Path | None = None) -> Layer:
     """Build (once) and publish (once per content) the layer holding Pillow for this prefix."""
     version = pillow_version()
     kind = "local" if wb.is_local else "aws"
@@ -121,8 +121,10 @@ def published_versions(wb: Workbook, name: str) -> list[dict]:
 
 # --- building -----------------------------------------------------------------------------
 
-def build_pillow(kind: str, *, cache_dir: Path = CACHE_DIR) -> Path:
-    """The layer zip for ``kind`` ("local" or "aws"), built the first time and then read from ``cache_dir``."""
+def build_pillow(kind: str, *, cache_dir: Path | None = None) -> Path:
+    """The layer zip for ``kind`` ("local" or "aws"), built the first time and then read from ``cache_dir``
+    (by default the checkout's ``build/layers/``)."""
+    cache_dir = cache_dir or workspace.BUILD_DIR / "layers"
     version = pillow_version()
     if kind == "local":
         # This machine's build of Pillow: a venv on another Python needs its own.

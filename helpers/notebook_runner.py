@@ -337,7 +337,7 @@ def api_url(target: str, region: str, prefix: str, *, port: int | None = None) -
 
     name = Names(prefix=prefix, account_id="123456789012", region=region).api
     if target == "local":
-        from .localcloud import process
+        from localcloud import process
 
         report = process.status(port)
         return _api_url_from_status(report, name, region, API_STAGE) if report else None
@@ -362,7 +362,7 @@ def _api_url_from_status(report: dict[str, Any], name: str, region: str, stage: 
 # --- a fresh local cloud ---------------------------------------------------------------------------
 
 def _free_port() -> int:
-    from .localcloud import config
+    from localcloud import config
 
     with socket.socket() as sock:
         sock.bind((config.HOST, 0))
@@ -375,9 +375,9 @@ def fresh_localcloud() -> Iterator[Any]:
 
     Sets ``LOCALCLOUD_PORT`` and ``LOCALCLOUD_HOME`` in this process's environment for the
     block, so kernels started inside it (papermill's, nbval's) find this instance through
-    ``helpers.target.use("local")``. Yields the :class:`helpers.localcloud.Instance`.
+    ``helpers.target.use("local")``. Yields the :class:`localcloud.Instance`.
     """
-    from .localcloud import process
+    from localcloud import process
 
     saved = {key: os.environ.get(key) for key in ("LOCALCLOUD_PORT", "LOCALCLOUD_HOME")}
     home = tempfile.mkdtemp(prefix="workbook-localcloud-")
@@ -518,7 +518,7 @@ def refresh(notebooks: Iterable[Path | str] | None = None, *, work_dir: Path | s
     replacements: dict[str, str] = {}
     with fresh_localcloud() if localcloud else contextlib.nullcontext() as instance:
         if instance is not None:
-            from .localcloud import config
+            from localcloud import config
 
             out.write(f"a fresh local cloud for this refresh at {instance.endpoint}\n")
             replacements = {f"{config.HOST}:{instance.port}": f"{config.HOST}:{config.DEFAULT_PORT}",

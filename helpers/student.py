@@ -29,11 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .workspace import NOTEBOOKS_DIR, PROVIDED_DIR, REPO_ROOT
+from . import workspace
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
-STUDENT_DIR = REPO_ROOT / "student"
 SCAFFOLD = "# your code here"
 MARKDOWN_SCAFFOLD = "_Your answer here._"
 KEPT_NOTEBOOK_METADATA = ("kernelspec", "language_info")
@@ -171,17 +170,20 @@ def leaked(solution: dict[str, Any], student: dict[str, Any], name: str = "noteb
                   and json.dumps(line, ensure_ascii=False)[1:-1] in text)
 
 
-def write(destination: Path = STUDENT_DIR, *, source: Path = NOTEBOOKS_DIR, force: bool = False) -> list[Written]:
-    """Write student copies of every notebook in ``source`` into ``destination``."""
+def write(destination: Path | None = None, *, source: Path | None = None, force: bool = False) -> list[Written]:
+    """Write student copies of every notebook in ``source`` (the committed notebooks) into
+    ``destination`` (the checkout's ``student/``)."""
+    destination = destination or workspace.STUDENT_DIR
+    source = source or workspace.NOTEBOOKS_DIR
     destination.mkdir(parents=True, exist_ok=True)
     (destination / "functions").mkdir(exist_ok=True)
     shutil.copy2(source / "functions" / "README.md", destination / "functions" / "README.md")
-    if PROVIDED_DIR.is_dir():
-        shutil.copytree(PROVIDED_DIR, destination / "provided", dirs_exist_ok=True,
+    if workspace.PROVIDED_DIR.is_dir():
+        shutil.copytree(workspace.PROVIDED_DIR, destination / "provided", dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns("__pycache__"))
     machines = destination / "statemachine"
     machines.mkdir(exist_ok=True)
-    for definition in (REPO_ROOT / "statemachine").glob("*.asl.json"):
+    for definition in workspace.COMMITTED_STATEMACHINE_DIR.glob("*.asl.json"):
         if force or not (machines / definition.name).exists():
             shutil.copy2(definition, machines / definition.name)
     written = []
@@ -198,7 +200,7 @@ def write(destination: Path = STUDENT_DIR, *, source: Path = NOTEBOOKS_DIR, forc
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m helpers.student", description=__doc__.splitlines()[0])
-    parser.add_argument("--destination", type=Path, default=STUDENT_DIR, help="default student/")
+    parser.add_argument("--destination", type=Path, default=None, help="default student/")
     parser.add_argument("--force", action="store_true", help="replace copies that exist (a learner's work is lost)")
     arguments = parser.parse_args(argv)
     try:
@@ -206,8 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     except SolutionMarkerError as error:
         print(f"make student: {error}", file=sys.stderr)
         return 1
-    where = arguments.destination.resolve()
-    shown = where.relative_to(REPO_ROOT) if where.is_relative_to(REPO_ROOT) else where
+    where = (arguments.destination or workspace.STUDENT_DIR).resolve()
+    root = workspace.REPO_ROOT
+    shown = where.relative_to(root) if where.is_relative_to(root) else where
     for item in written:
         what = f"{len(item.exercises)} exercise(s): {', '.join(item.exercises)}" if item.exercises else "no exercises"
         state = "kept (exists; --force replaces it)" if item.kept else "written"

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import boto3
 
-from . import localcloud
-from .localcloud import config
-from .localcloud.auth import credentials
+import localcloud
+from localcloud import config
+from localcloud.auth import credentials
 
 TARGETS = ("local", "aws")
 

@@ -11,7 +11,7 @@ import pytest
 from botocore.config import Config
 
 from helpers import notebook_runner, statemachine, storage, workbook
-from helpers.localcloud import config, process
+from localcloud import config, process
 
 REGION = "us-east-1"
 CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")

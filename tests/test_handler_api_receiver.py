@@ -23,7 +23,7 @@ import pytest
 import requests
 import urllib3
 
-from helpers import api, images, lambdas
+from helpers import api, lambdas, workspace
 from tests.conftest import stand_in_pipeline
 from tests.notebook_code import function_source, load_function, module_source
 
@@ -32,7 +32,7 @@ MODULES = ("image_checks", "multipart_form", "pipeline_start")  # beside the rec
 PNG = b"\x89PNG\r\n\x1a\n"
 JPEG = b"\xff\xd8\xff\xe0"
 CONTEXT = SimpleNamespace(aws_request_id="lambda-request-id")
-BAD = images.REPO_ROOT / "data" / "bad"
+BAD = workspace.DATA_DIR / "bad"
 # Valid images written byte by byte (data/bad/make_bad_inputs.py): distinct sizes, distinct ids.
 _MAKE = runpy.run_path(str(BAD / "make_bad_inputs.py"))
 make_png, make_jpeg = _MAKE["png"], _MAKE["jpeg_grey"]

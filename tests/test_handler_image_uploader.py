@@ -9,12 +9,12 @@ import io
 import pytest
 from PIL import Image
 
-from helpers import images, storage, workbook
+from helpers import storage, workbook, workspace
 from tests.notebook_code import function_source, load_function
 
 NOTEBOOK = "01_image_uploader.ipynb"
-TINY_PNG = (images.REPO_ROOT / "data" / "bad" / "tiny.png").read_bytes()  # a valid 10x10 PNG
-NOT_AN_IMAGE = (images.REPO_ROOT / "data" / "bad" / "not_an_image.png").read_bytes()
+TINY_PNG = (workspace.DATA_DIR / "bad" / "tiny.png").read_bytes()  # a valid 10x10 PNG
+NOT_AN_IMAGE = (workspace.DATA_DIR / "bad" / "not_an_image.png").read_bytes()
 
 
 def _jpeg() -> bytes:

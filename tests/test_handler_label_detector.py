@@ -13,11 +13,11 @@ import pytest
 from botocore.stub import Stubber
 from PIL import Image
 
-from helpers import images, storage, workbook
+from helpers import storage, workbook, workspace
 from tests.notebook_code import load_function
 
 NOTEBOOK = "02_label_detector.ipynb"
-BAD = images.REPO_ROOT / "data" / "bad"
+BAD = workspace.DATA_DIR / "bad"
 
 DETECTED = {
     "Labels": [
@@ -132,7 +132,7 @@ def test_an_event_without_bucket_and_key_is_refused_before_rekognition(detector,
 
 
 def test_a_stored_image_gets_labels_from_the_local_cloud(detector, stored):
-    result = detector.handler(stored("chelsea.png", (images.REPO_ROOT / "data" / "chelsea.png").read_bytes()), None)
+    result = detector.handler(stored("chelsea.png", (workspace.DATA_DIR / "chelsea.png").read_bytes()), None)
     assert result["model_version"] and "Cat" in [label["name"] for label in result["labels"]], result
     for label in result["labels"]:
         assert set(label) == {"name", "confidence", "parents", "instances"} and label["confidence"] >= 72.5
@@ -165,7 +165,7 @@ def test_rekognition_refusals_reach_the_caller_by_name(detector, stored, bucket,
 
 
 def test_an_image_wider_than_rekognition_takes_is_analysed_from_a_downscaled_copy(detector, stored, wb, bucket):
-    original = (images.REPO_ROOT / "data" / "large" / "panorama.jpg").read_bytes()
+    original = (workspace.DATA_DIR / "large" / "panorama.jpg").read_bytes()
     event = stored("panorama.jpg", original)
     result = detector.handler(event, None)
     assert result["analysis"] == {"downscaled": True, "width": 4096, "height": 307,
@@ -237,7 +237,7 @@ def test_the_issue_png_stays_well_under_the_memory_notebook_02_gives_the_functio
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, str(images.REPO_ROOT / "benchmarks" / "label_detector_memory.py"),
+    done = subprocess.run([sys.executable, str(workspace.REPO_ROOT / "benchmarks" / "label_detector_memory.py"),
                            "--image", "png-rgb", "--json"], capture_output=True, text=True, check=True, timeout=120)
     measured = json.loads(done.stdout)["png-rgb"]
     assert measured["outcome"]["downscaled"] is True

@@ -19,12 +19,12 @@ from urllib.parse import quote_plus
 import pytest
 from PIL import Image
 
-from helpers import api, images
+from helpers import api, workspace
 from tests.conftest import stand_in_pipeline
 from tests.notebook_code import function_source, load_function, module_source
 
 NOTEBOOK = "07_large_images.ipynb"
-BAD = images.REPO_ROOT / "data" / "bad"
+BAD = workspace.DATA_DIR / "bad"
 _MAKE = runpy.run_path(str(BAD / "make_bad_inputs.py"))
 make_png, make_jpeg = _MAKE["png"], _MAKE["jpeg_grey"]
 

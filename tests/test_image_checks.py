@@ -13,12 +13,12 @@ import zlib
 
 import pytest
 
-from helpers import images
-from helpers.localcloud.rekognition import checks as rekognition
+from helpers import images, workspace
+from localcloud.rekognition import checks as rekognition
 from tests.notebook_code import load_function, module_source
 
 NOTEBOOK = "05_api.ipynb"
-BAD = images.REPO_ROOT / "data" / "bad"
+BAD = workspace.DATA_DIR / "bad"
 MAKE = runpy.run_path(str(BAD / "make_bad_inputs.py"))
 SENT_AS = {".png": "image/png", ".jpg": "image/jpeg"}
 

@@ -11,10 +11,10 @@ import runpy
 import pytest
 from PIL import Image, ImageDraw, UnidentifiedImageError
 
-from helpers import images
-from helpers.localcloud.rekognition import checks
+from helpers import images, workspace
+from localcloud.rekognition import checks
 
-DATA = images.REPO_ROOT / "data"
+DATA = workspace.DATA_DIR
 BAD = DATA / "bad"
 STATE_LIMIT = 262144  # Step Functions: 256 KiB of state input
 PHOTOS = ["astronaut.png", "camera.png", "chelsea.png", "coffee.png", "hubble_deep_field.jpg"]

@@ -16,15 +16,15 @@ import pytest
 import requests
 from PIL import Image
 
-from helpers import api, images, uploads
-from helpers.localcloud import faults
-from helpers.localcloud import s3 as local_s3
+from helpers import api, images, uploads, workspace
+from localcloud import faults
+from localcloud import s3 as local_s3
 from tests.conftest import deploy_pipeline
 
 PREFIX = "e2e-uploads"
 TIMEOUT = 90
-BAD = images.REPO_ROOT / "data" / "bad"
-PANORAMA = (images.REPO_ROOT / "data" / "large" / "panorama.jpg").read_bytes()
+BAD = workspace.DATA_DIR / "bad"
+PANORAMA = (workspace.DATA_DIR / "large" / "panorama.jpg").read_bytes()
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def url(wb):
 
 def photo(seed: int, size=(160, 120), kind="JPEG") -> bytes:
     """A small photo-like image, distinct for each seed (a crop of a sample photo)."""
-    with Image.open(images.REPO_ROOT / "data" / "astronaut.png") as source:
+    with Image.open(workspace.DATA_DIR / "astronaut.png") as source:
         crop = source.convert("RGB").crop((seed, seed, seed + size[0], seed + size[1]))
     out = io.BytesIO()
     crop.save(out, kind)

@@ -1,7 +1,7 @@
 """The learner policy for a shared AWS account (docs/instructor/): each learner may create and delete only
 what the workbook names with their own prefix, and pass only their own roles (issue 10, point 5).
 
-The policies are evaluated with helpers/localcloud/iam/policy.py (IAM's logic, with policy
+The policies are evaluated with localcloud/iam/policy.py (IAM's logic, with policy
 variables and the condition operators they use, the evaluator the local cloud enforces with), not on AWS; the request contexts below are
 what IAM would put in them (the user name, the request's and the resource's tags, the role's
 permissions boundary, the service a role is passed to).
@@ -17,7 +17,7 @@ import pytest
 from helpers import iam, policies, workbook
 from helpers.names import FUNCTIONS, Names
 from tests.conftest import REGION
-from helpers.localcloud.iam.policy import allowed
+from localcloud.iam.policy import allowed
 
 ACCOUNT = "123456789012"
 FOLDER = Path(__file__).resolve().parents[1] / "docs" / "instructor"

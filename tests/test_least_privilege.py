@@ -22,9 +22,9 @@ import pytest
 import requests
 from PIL import Image
 
-from helpers import api, images, lambdas, policies, statemachine, uploads
+from helpers import api, lambdas, policies, statemachine, uploads, workspace
 from helpers.iam import POLICY_NAME
-from helpers.localcloud import iam as iam_admin
+from localcloud import iam as iam_admin
 from helpers.names import Names
 from tests.conftest import deploy_pipeline
 
@@ -47,7 +47,7 @@ def url(wb):
 def photo() -> bytes:
     """A photo no earlier case sent (the pipeline is idempotent per image)."""
     seed = uuid.uuid4().int % 200
-    with Image.open(images.REPO_ROOT / "data" / "astronaut.png") as source:
+    with Image.open(workspace.DATA_DIR / "astronaut.png") as source:
         crop = source.convert("RGB").crop((seed, seed, seed + 160, seed + 120))
     out = io.BytesIO()
     # Unique bytes whatever the crop: JPEG's quantization can erase a one-pixel change, and two

@@ -14,7 +14,7 @@ import requests
 from botocore.exceptions import ClientError
 
 from helpers import api, lambdas, limits, workbook
-from helpers.localcloud.apigateway.throttling import Limits, Throttle
+from localcloud.apigateway.throttling import Limits, Throttle
 
 ECHO = """
 def handler(event, context):

@@ -19,7 +19,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from helpers import notebook_runner as runner
-from helpers.localcloud import process
+from localcloud import process
 
 PARAMETERS = 'target = "local"\nregion = "us-east-1"\nprefix = "workbook"'
 

@@ -2,7 +2,7 @@
 
 Notebooks 00-04 deploy the pipeline (their own Lambda code and the committed state machine)
 into the test session's local cloud; each test then injects a fault with
-``helpers.localcloud.faults`` and runs one image through the state machine, as the
+``localcloud.faults`` and runs one image through the state machine, as the
 api-receiver would: a PROCESSING record first, the bytes staged, the execution named after
 the image id.
 
@@ -26,7 +26,7 @@ import pytest
 from PIL import Image
 
 from helpers import statemachine, statemachine_view
-from helpers.localcloud import faults
+from localcloud import faults
 from tests.conftest import deploy_pipeline
 
 PREFIX = "faults-test"

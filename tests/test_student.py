@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from helpers import student
+from helpers import student, workspace
 
 
 def _notebook(*cells):
@@ -61,7 +61,7 @@ def test_the_committed_notebooks_make_student_copies_without_leaks(tmp_path):
     written = student.write(tmp_path / "student")
     assert [item.notebook for item in written][:2] == ["00_setup.ipynb", "01_image_uploader.ipynb"]
     for item in written:
-        solution = json.loads((student.NOTEBOOKS_DIR / item.notebook).read_text())
+        solution = json.loads((workspace.NOTEBOOKS_DIR / item.notebook).read_text())
         copied = json.loads((tmp_path / "student" / item.notebook).read_text())
         assert student.leaked(solution, copied) == [], item.notebook
         assert "### BEGIN SOLUTION" not in json.dumps(copied), item.notebook

@@ -11,9 +11,9 @@ import pytest
 import requests
 from moto.apigateway.models import RestAPI
 
-from helpers.localcloud.apigateway import content, deployments, errors, gateway_responses
-from helpers.localcloud.apigateway.context import ApiRequest, Progress
-from helpers.localcloud.apigateway.deployments import DeployedApi, DeployedGatewayResponse, StageTarget
+from localcloud.apigateway import content, deployments, errors, gateway_responses
+from localcloud.apigateway.context import ApiRequest, Progress
+from localcloud.apigateway.deployments import DeployedApi, DeployedGatewayResponse, StageTarget
 from tests.localcloud.test_apigateway import (
     FORBIDDEN,
     INTERNAL_ERROR,

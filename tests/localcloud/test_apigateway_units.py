@@ -13,9 +13,9 @@ from types import MappingProxyType, SimpleNamespace
 import pytest
 from moto.apigateway.models import Integration, IntegrationResponse, Method, RestAPI
 
-from helpers.localcloud.apigateway import content, deployments, errors, integrations, proxy, responses, router, vtl
-from helpers.localcloud.apigateway.context import ApiRequest, Invocation, format_request_time
-from helpers.localcloud.apigateway.deployments import DeployedApi, DeployedResource, StageTarget
+from localcloud.apigateway import content, deployments, errors, integrations, proxy, responses, router, vtl
+from localcloud.apigateway.context import ApiRequest, Invocation, format_request_time
+from localcloud.apigateway.deployments import DeployedApi, DeployedResource, StageTarget
 
 
 def method(http_method: str = "GET") -> Method:
@@ -442,7 +442,7 @@ def test_gateway_error_bodies():
 
 
 def test_api_key_source_authorizer_is_refused():
-    from helpers.localcloud.apigateway import apikeys
+    from localcloud.apigateway import apikeys
 
     target = stage()
     target = StageTarget(**{**target.__dict__, "api": DeployedApi((), (), "AUTHORIZER")})

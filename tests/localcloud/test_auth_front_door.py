@@ -23,8 +23,8 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from helpers.localcloud import config, process
-from helpers.localcloud.auth import credentials
+from localcloud import config, process
+from localcloud.auth import credentials
 from tests.localcloud.lambdas import ROLE_POLICY, deploy
 
 REPO = Path(__file__).resolve().parents[2]
@@ -158,7 +158,7 @@ def test_state_folders_and_the_key_are_private(localcloud):
 
 
 def test_localcloud_env_lines_make_any_sdk_work(localcloud):
-    script = (f'eval "$(python -m helpers.localcloud env --port {port_of(localcloud)})" && '
+    script = (f'eval "$(python -m localcloud env --port {port_of(localcloud)})" && '
               'python -c "import boto3; print(boto3.client(\'sts\').get_caller_identity()[\'Account\'])"')
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
@@ -210,12 +210,12 @@ def test_a_second_os_user_gets_their_own_local_cloud_and_runs_as_themselves(loca
 
     theirs = port_of(localcloud) + 1
     try:
-        reused = as_second(python, "-m", "helpers.localcloud", "start",
+        reused = as_second(python, "-m", "localcloud", "start",
                            extra={"LOCALCLOUD_PORT": str(port_of(localcloud))})
         assert reused.returncode == 1 and "held by the local cloud of user root" in reused.stderr, reused
-        status = as_second(python, "-m", "helpers.localcloud", "status", "--port", str(port_of(localcloud)))
+        status = as_second(python, "-m", "localcloud", "status", "--port", str(port_of(localcloud)))
         assert status.returncode == 3 and "held by the local cloud of user root" in status.stdout, status
-        started = as_second(python, "-m", "helpers.localcloud", "start", "--port", str(theirs))
+        started = as_second(python, "-m", "localcloud", "start", "--port", str(theirs))
         assert started.returncode == 0, started.stderr
         state = home / ".local" / "state" / "workbook-localcloud"
         assert state.stat().st_uid == uid and (state / str(theirs)).stat().st_mode & 0o777 == 0o700
@@ -229,12 +229,12 @@ def test_a_second_os_user_gets_their_own_local_cloud_and_runs_as_themselves(loca
             "    Role=role['Role']['Arn'], Code={'ZipFile': buf.getvalue()})\n"
             "print(json.loads(lam.invoke(FunctionName='whoami')['Payload'].read()))\n"
         )
-        ran = as_second("bash", "-c", f'eval "$({python} -m helpers.localcloud env --port {theirs})" && '
+        ran = as_second("bash", "-c", f'eval "$({python} -m localcloud env --port {theirs})" && '
                                       f'{python} -c "$PROBE"', extra={"PROBE": probe})
         assert ran.returncode == 0, ran.stderr
         assert ran.stdout.strip() == str(uid)
     finally:
-        as_second(python, "-m", "helpers.localcloud", "stop", "--port", str(theirs))
+        as_second(python, "-m", "localcloud", "stop", "--port", str(theirs))
         shutil.rmtree(home, ignore_errors=True)
     assert process.find(port_of(localcloud)) is not None
 

@@ -11,8 +11,8 @@ from botocore.auth import HmacV1QueryAuth, S3SigV4Auth, S3SigV4QueryAuth, SigV4A
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from helpers.localcloud.auth import credentials, sigv2, sigv4
-from helpers.localcloud.auth.gate import Gate, Refused
+from localcloud.auth import credentials, sigv2, sigv4
+from localcloud.auth.gate import Gate, Refused
 
 KEY = credentials.Credentials("LKIAEXAMPLEEXAMPLE00", "instance-secret")
 BOTO_KEY = Credentials(KEY.access_key_id, KEY.secret_access_key)

@@ -20,9 +20,9 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from helpers.localcloud import faults
-from helpers.localcloud.auth import client as signing
-from helpers.localcloud.faults import Call, Rules, make_rule
+from localcloud import faults
+from localcloud.auth import client as signing
+from localcloud.faults import Call, Rules, make_rule
 from tests.localcloud.lambdas import deploy
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,7 +49,7 @@ def unique(prefix: str) -> str:
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "helpers.localcloud", *args], cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "localcloud", *args], cwd=REPO,
                           capture_output=True, text=True, timeout=60)
 
 

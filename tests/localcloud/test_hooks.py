@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from helpers.localcloud import hooks
+from localcloud import hooks
 
 
 def _load_every_hook() -> None:
     # Importing the service packages registers their hooks, as the server's start does.
-    from helpers.localcloud import apigateway, awslambda, rekognition, s3, stepfunctions  # noqa: F401
-    from helpers.localcloud.awslambda import limits, logs, runtime  # noqa: F401
+    from localcloud import apigateway, awslambda, rekognition, s3, stepfunctions  # noqa: F401
+    from localcloud.awslambda import limits, logs, runtime  # noqa: F401
 
     for package in (apigateway, awslambda, rekognition, s3, stepfunctions):
         for name in getattr(package, "HOOK_MODULES", ()):
@@ -33,7 +33,7 @@ def test_a_changed_signature_is_reported_by_name():
 
 
 def test_the_s3_hooks_are_registered_and_fit():
-    from helpers.localcloud import s3
+    from localcloud import s3
 
     names = {f"{hook.module}.{hook.attribute}" for hook in hooks.REGISTRY}
     assert {"moto.s3.responses.S3Response._bucket_response_post", "moto.s3.models.FakeMultipart.__init__",

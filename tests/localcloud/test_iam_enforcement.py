@@ -20,7 +20,7 @@ import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from helpers.localcloud import iam as iam_admin
+from localcloud import iam as iam_admin
 from tests.localcloud.lambdas import ROLE_POLICY, deploy
 
 ACCOUNT = "123456789012"
@@ -190,7 +190,7 @@ def test_report_mode_lets_the_call_through_and_keeps_what_would_be_denied(role, 
 
 def test_the_cli_shows_and_sets_the_mode_and_lists_denials(role, table, endpoint):
     port = endpoint.rsplit(":", 1)[1]
-    run = lambda *args: subprocess.run([sys.executable, "-m", "helpers.localcloud", "iam", *args, "--port", port],
+    run = lambda *args: subprocess.run([sys.executable, "-m", "localcloud", "iam", *args, "--port", port],
                                        cwd=REPO, capture_output=True, text=True, timeout=60)
     assert run("mode").stdout.strip() == "enforce"
     as_role, _, name = role()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers.localcloud.iam.policy import Request, arn_like, condition_holds, evaluate, parse
+from localcloud.iam.policy import Request, arn_like, condition_holds, evaluate, parse
 
 TABLE = "arn:aws:dynamodb:us-east-1:123456789012:table/wb-results"
 ROLE = "arn:aws:sts::123456789012:assumed-role/wb-result-store/wb-result-store"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from helpers.localcloud.awslambda import runtime
+from localcloud.awslambda import runtime
 
 
 class FakeEnvironment:

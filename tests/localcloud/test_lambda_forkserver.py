@@ -15,8 +15,8 @@ import sys
 
 import pytest
 
-from helpers.localcloud import process
-from helpers.localcloud.awslambda import packages, workers
+from localcloud import process
+from localcloud.awslambda import packages, workers
 from tests.conftest import _free_port
 from tests.localcloud.conftest import wait_until
 from tests.localcloud.lambdas import deploy

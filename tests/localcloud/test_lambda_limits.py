@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from helpers.localcloud import config
-from helpers.localcloud.awslambda import limits, packages
+from localcloud import config
+from localcloud.awslambda import limits, packages
 from tests.localcloud.conftest import wait_until
 from tests.localcloud.lambdas import deploy, make_zip, role_arn
 

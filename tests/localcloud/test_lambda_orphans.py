@@ -16,8 +16,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from helpers.localcloud import config, process
-from helpers.localcloud.awslambda import runtime, workers
+from localcloud import config, process
+from localcloud.awslambda import runtime, workers
 from tests.conftest import REGION
 from tests.localcloud.conftest import wait_until
 from tests.localcloud.lambdas import deploy

@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from helpers.localcloud.awslambda import packages
+from localcloud.awslambda import packages
 from tests.localcloud.lambdas import make_zip
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:layer:words:1"

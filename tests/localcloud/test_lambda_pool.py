@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import SimpleNamespace
 
-from helpers.localcloud.awslambda.runtime import _Pool
+from localcloud.awslambda.runtime import _Pool
 
 
 @dataclass(eq=False)  # hashable by identity, as the pool's environments are

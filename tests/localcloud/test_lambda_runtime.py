@@ -11,8 +11,8 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
-from helpers.localcloud import process
-from helpers.localcloud import iam as iam_client
+from localcloud import process
+from localcloud import iam as iam_client
 from tests.localcloud.lambdas import allow_s3, deploy, make_zip
 
 INTROSPECT = """

@@ -16,8 +16,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 CHECK = """
 import json, sys
-from helpers.localcloud import server
-from helpers.localcloud.auth import credentials
+from localcloud import server
+from localcloud.auth import credentials
 server.LocalCloudApp(int(sys.argv[1]), credentials.generate())
 loaded = {name: name in sys.modules for name in ("moto.ec2", "moto.ecs", "openapi_spec_validator")}
 from moto.batch.models import batch_backends  # first use: loads as before

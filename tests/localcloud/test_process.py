@@ -16,8 +16,8 @@ import boto3
 import pytest
 
 from helpers import target
-from helpers.localcloud import config, process
-from helpers.localcloud.auth import credentials
+from localcloud import config, process
+from localcloud.auth import credentials
 from tests.conftest import CREDENTIAL_VARIABLES, _free_port
 from tests.localcloud.lambdas import deploy
 
@@ -26,7 +26,7 @@ LOCAL_KEY = credentials.Credentials("LKIAEXAMPLEEXAMPLE00", "local-secret")
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "helpers.localcloud", *args], cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "localcloud", *args], cwd=REPO,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -66,7 +66,7 @@ def test_start_prints_endpoint_and_reuses_a_healthy_instance(own_instance):
     again = cli("start", "--port", str(own_instance))
     assert again.returncode == 0
     assert f"local cloud running at http://127.0.0.1:{own_instance} (pid {first.pid})" in again.stdout
-    assert f'eval "$(python -m helpers.localcloud env --port {own_instance})"' in again.stdout
+    assert f'eval "$(python -m localcloud env --port {own_instance})"' in again.stdout
     assert process.pid_file(own_instance).read_text().strip() == str(first.pid)
 
 
@@ -145,7 +145,7 @@ def test_status_of_a_stopped_instance_says_how_to_start_it(localcloud):
     port = str(_free_port())
     result = cli("status", "--port", port)
     assert result.returncode == 3
-    assert f"not running on port {port}" in result.stdout and "python -m helpers.localcloud start" in result.stdout
+    assert f"not running on port {port}" in result.stdout and "python -m localcloud start" in result.stdout
 
 
 def test_logs_show_the_instance_log(localcloud):

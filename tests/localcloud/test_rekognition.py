@@ -22,8 +22,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ParamValidationError
 
-from helpers.localcloud.auth import client as signing
-from helpers.localcloud.rekognition.checks import MAX_INLINE_BYTES, MAX_S3_OBJECT_BYTES
+from localcloud.auth import client as signing
+from localcloud.rekognition.checks import MAX_INLINE_BYTES, MAX_S3_OBJECT_BYTES
 
 from . import rekognition_images as images
 

@@ -11,8 +11,8 @@ import zlib
 import pytest
 from PIL import Image
 
-from helpers.localcloud.rekognition import checks
-from helpers.localcloud.rekognition.exceptions import (
+from localcloud.rekognition import checks
+from localcloud.rekognition.exceptions import (
     ImageTooLargeException,
     InvalidImageFormatException,
     InvalidParameterException,

@@ -17,7 +17,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from helpers.localcloud import process
+from localcloud import process
 from tests.conftest import _free_port
 
 from . import rekognition_images as images
@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def cli(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "helpers.localcloud", *args], cwd=REPO, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "localcloud", *args], cwd=REPO, capture_output=True,
                           text=True, timeout=120, env={**os.environ, **env})
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers.localcloud.rekognition import labels, taxonomy
-from helpers.localcloud.rekognition.checks import LabelFilters
-from helpers.localcloud.rekognition.vision.faces import Face, confidence_from_votes
-from helpers.localcloud.rekognition.vision.views import WHOLE, Box, View
+from localcloud.rekognition import labels, taxonomy
+from localcloud.rekognition.checks import LabelFilters
+from localcloud.rekognition.vision.faces import Face, confidence_from_votes
+from localcloud.rekognition.vision.views import WHOLE, Box, View
 
 TABBY, TIGER_CAT, EGYPTIAN_CAT = 281, 282, 285
 ESPRESSO, CUP, TRIPOD = 967, 968, 872

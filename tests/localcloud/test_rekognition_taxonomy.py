@@ -16,8 +16,8 @@ from types import ModuleType
 
 import pytest
 
-from helpers.localcloud.rekognition import taxonomy
-from helpers.localcloud.rekognition.taxonomy import LabelInfo, Taxonomy
+from localcloud.rekognition import taxonomy
+from localcloud.rekognition.taxonomy import LabelInfo, Taxonomy
 
 DATA = taxonomy.DATA
 GENERATOR = DATA / "make_labels.py"

@@ -22,9 +22,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers.localcloud.rekognition.vision import graph, model, views, weights
-from helpers.localcloud.rekognition.vision.exceptions import ModelUnavailable
-from helpers.localcloud.rekognition.vision.views import WHOLE, Box
+from localcloud.rekognition.vision import graph, model, views, weights
+from localcloud.rekognition.vision.exceptions import ModelUnavailable
+from localcloud.rekognition.vision.views import WHOLE, Box
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 PANORAMA = DATA / "large" / "panorama.jpg"

@@ -1,5 +1,5 @@
 """Browser-style S3 uploads with a presigned POST, held to their policy as S3 holds them, and
-lifecycle expiry on demand (helpers/localcloud/s3/).
+lifecycle expiry on demand (localcloud/s3/).
 
 Uploads go through ``requests`` to the session's local cloud, as a browser's form would;
 each test uses buckets of its own. Lifecycle runs are scoped to a test's bucket, so they
@@ -25,11 +25,11 @@ import pytest
 import requests
 from botocore.config import Config
 
-from helpers.localcloud import s3 as local_s3
-from helpers.localcloud.auth import client as signing
-from helpers.localcloud.s3 import exceptions, form, policy
-from helpers.localcloud.s3.lifecycle import ADMIN_PATH as ADMIN
-from helpers.localcloud.s3.lifecycle import due
+from localcloud import s3 as local_s3
+from localcloud.auth import client as signing
+from localcloud.s3 import exceptions, form, policy
+from localcloud.s3.lifecycle import ADMIN_PATH as ADMIN
+from localcloud.s3.lifecycle import due
 from tests.localcloud.lambdas import allow_s3, deploy
 
 REPO = Path(__file__).resolve().parents[2]
@@ -542,7 +542,7 @@ def test_the_admin_endpoint_and_the_cli(s3, localcloud, bucket):
     assert datetime.fromisoformat(report["as_of"]) - datetime.fromisoformat(report["now"]) == timedelta(days=2)
     put(s3, bucket, "t/three")
     port = localcloud.rsplit(":", 1)[1]
-    done = subprocess.run([sys.executable, "-m", "helpers.localcloud", "lifecycle", "run", "--days", "2",
+    done = subprocess.run([sys.executable, "-m", "localcloud", "lifecycle", "run", "--days", "2",
                            "--bucket", bucket, "--port", port], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert f"expired {bucket}/t/three (deleted, rule day)" in done.stdout

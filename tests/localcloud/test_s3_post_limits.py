@@ -10,7 +10,7 @@ import pytest
 import requests
 from botocore.config import Config
 
-from helpers.localcloud import process
+from localcloud import process
 from tests.conftest import REGION
 
 LIMIT = 15 * 1024 * 1024  # what the workbook's presigned POSTs allow

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from helpers.localcloud import server
+from localcloud import server
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -24,6 +24,6 @@ def test_the_limit_is_set_unless_the_user_chose_one(monkeypatch):
 
 
 def test_the_servers_entry_point_does_not_import_numpy_before_serve():
-    code = "import sys, helpers.localcloud.__main__, helpers.localcloud.server; print('numpy' in sys.modules)"
+    code = "import sys, localcloud.__main__, localcloud.server; print('numpy' in sys.modules)"
     found = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert found.stdout.strip() == "False"

@@ -12,8 +12,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from helpers.localcloud.auth import client
-from helpers.localcloud.wsgi_input import DRAIN_LIMIT
+from localcloud.auth import client
+from localcloud.wsgi_input import DRAIN_LIMIT
 
 
 def _connection(endpoint: str) -> http.client.HTTPConnection:

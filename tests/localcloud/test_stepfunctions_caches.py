@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from helpers.localcloud.auth.credentials import Credentials
-from helpers.localcloud.stepfunctions import definitions, json_paths
-from helpers.localcloud.stepfunctions.clients import Clients
-from helpers.localcloud.stepfunctions.service_calls import INSTANCE, RoleSessions, signing_as_the_role
+from localcloud.auth.credentials import Credentials
+from localcloud.stepfunctions import definitions, json_paths
+from localcloud.stepfunctions.clients import Clients
+from localcloud.stepfunctions.service_calls import INSTANCE, RoleSessions, signing_as_the_role
 
 ENDPOINT = "http://127.0.0.1:4566"
 ROLE = "arn:aws:iam::123456789012:role/pipeline"

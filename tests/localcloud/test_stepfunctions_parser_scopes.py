@@ -3,7 +3,7 @@
 moto kept the QueryLanguage scopes of its parser in one list shared by every parse; a
 JSONPath field inside a JSONata state (refused, as on AWS) left that state's JSONata scope
 on it, and from then on every JSONPath definition and every execution was refused, until the
-local cloud restarted (helpers/localcloud/stepfunctions/parser_scopes.py).
+local cloud restarted (localcloud/stepfunctions/parser_scopes.py).
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def test_a_refused_jsonata_state_does_not_break_later_jsonpath_definitions(clien
 def test_each_parse_has_its_own_scopes():
     from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 
-    from helpers.localcloud.stepfunctions import parser_scopes
+    from localcloud.stepfunctions import parser_scopes
 
     parser_scopes.install()
     first, second = Preprocessor(), Preprocessor()

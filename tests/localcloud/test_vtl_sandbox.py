@@ -7,7 +7,7 @@ import inspect
 import airspeed.operators
 import pytest
 
-from helpers.localcloud.apigateway import errors, vtl, vtl_sandbox
+from localcloud.apigateway import errors, vtl, vtl_sandbox
 
 PARAMS = {"path": {"id": "7"}, "querystring": {}, "header": {"X-Y": "h"}}
 BODY = '{"a": {"n": 1}, "l": [1, 2], "_id": "x1", "s": "a,b,,"}'

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from helpers.localcloud.wsgi_input import BodyTooLarge, buffer_body, discard_body
+from localcloud.wsgi_input import BodyTooLarge, buffer_body, discard_body
 
 
 class NeverRead(io.RawIOBase):

@@ -159,7 +159,7 @@ def build(weights: StateDict, *, metadata: dict[str, str] | None = None) -> onnx
     model = helper.make_model(
         graph,
         opset_imports=[helper.make_opsetid("", OPSET)],
-        producer_name="helpers.localcloud.rekognition.vision",
+        producer_name="localcloud.rekognition.vision",
         producer_version=str(GRAPH_VERSION),
     )
     model.ir_version = IR_VERSION

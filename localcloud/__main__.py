@@ -1,4 +1,4 @@
-"""Command line: python -m helpers.localcloud {start,stop,status,logs,env,serve,faults,iam,lifecycle,prepare-model}."""
+"""Command line: python -m localcloud {start,stop,status,logs,env,serve,faults,iam,lifecycle,prepare-model}."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ PORT_HELP = (f"default: $LOCALCLOUD_PORT, else the port your last start recorded
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m helpers.localcloud",
+        prog="python -m localcloud",
         description="The workbook's embedded local cloud (moto server mode plus Lambda, "
         "Step Functions, API Gateway and Rekognition emulation) on 127.0.0.1.",
     )
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
         ("stop", "stop this port's instance and its Lambda workers"),
         ("status", "whether it runs, where, and what is deployed"),
         ("logs", "show the instance's log"),
-        ("env", "print export lines for the AWS CLI or any SDK: eval \"$(python -m helpers.localcloud env)\""),
+        ("env", "print export lines for the AWS CLI or any SDK: eval \"$(python -m localcloud env)\""),
         ("serve", "run in the foreground (what `start` runs detached)"),
     ]:
         cmd = sub.add_parser(name, help=text, description=text)
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         print(f"local cloud running at {instance.endpoint} (pid {instance.pid})")
-        command = "python -m helpers.localcloud env" + (f" --port {instance.port}" if args.port else "")
+        command = "python -m localcloud env" + (f" --port {instance.port}" if args.port else "")
         print(f'use it from a shell (AWS CLI, any SDK): eval "$({command})"')
         return 0
     if args.command == "stop":

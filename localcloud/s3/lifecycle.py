@@ -26,10 +26,10 @@ Server side: :func:`apply` (called by ``POST /_localcloud/s3/lifecycle?days=N[&b
 Client side (no moto): :func:`run` returns the whole report, :func:`expire` the objects
 that expired::
 
-    from helpers.localcloud import s3 as local_s3
+    from localcloud import s3 as local_s3
     local_s3.expire(endpoint, days=2)   # [{"bucket": ..., "key": ..., "rule": ..., ...}]
 
-Shell: ``python -m helpers.localcloud lifecycle run --days 2``.
+Shell: ``python -m localcloud lifecycle run --days 2``.
 """
 
 from __future__ import annotations

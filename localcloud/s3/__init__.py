@@ -11,7 +11,7 @@ moto 5.2.5 keeps S3's state. What it lacks, added here:
   notification, and S3's answer for ``success_action_status``/``success_action_redirect``.
 - **Lifecycle expiry.** moto stores lifecycle rules and never applies them. ``lifecycle.py``
   applies them on demand as if the clock were N days later:
-  ``POST /_localcloud/s3/lifecycle?days=N``, ``python -m helpers.localcloud lifecycle run
+  ``POST /_localcloud/s3/lifecycle?days=N``, ``python -m localcloud lifecycle run
   --days N``, or :func:`expire`.
 
 The signature of a POST form is not verified (moto verifies none); see

@@ -177,7 +177,7 @@ class Gate:
         try:
             known = self._verify(environ)
         except Refused as refusal:
-            hint = refusal.detail or "sign the request with the instance's key (python -m helpers.localcloud env)"
+            hint = refusal.detail or "sign the request with the instance's key (python -m localcloud env)"
             return _plain(environ, start_response, 403, f"Forbidden: {refusal.kind}: {hint}")
         if known.principal != "instance":
             return _plain(environ, start_response, 403, "Forbidden: only the instance's own credentials may call "

@@ -1,4 +1,4 @@
-"""Renders the status report as text for `python -m helpers.localcloud status`."""
+"""Renders the status report as text for `python -m localcloud status`."""
 
 from __future__ import annotations
 
@@ -42,9 +42,9 @@ def render(report: dict[str, Any]) -> str:
     lines += _section("DynamoDB tables", report["tables"])
     lines += _section("fault rules", [faults.describe(rule) for rule in report.get("faults", [])])
     iam = report.get("iam")
-    if iam:  # iam denials: python -m helpers.localcloud iam denials
+    if iam:  # iam denials: python -m localcloud iam denials
         lines.append(f"IAM: {iam['mode']}, {iam['denials']} call(s) refused"
                      + (" (would be; report only)" if iam["mode"] == "report" else "")
-                     + (" - see: python -m helpers.localcloud iam denials" if iam["denials"] else ""))
+                     + (" - see: python -m localcloud iam denials" if iam["denials"] else ""))
     lines += ["note: " + note for note in report["notes"]]
     return "\n".join(lines)

@@ -92,7 +92,7 @@ def require(folder: Path) -> Credentials:
     if found is None:
         raise CredentialsMissing(
             f"no local cloud credentials in {path(folder)}: start the local cloud first "
-            f"(python -m helpers.localcloud start), which creates them")
+            f"(python -m localcloud start), which creates them")
     return found
 
 

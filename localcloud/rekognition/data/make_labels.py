@@ -2,7 +2,7 @@
 
 Run from the repository root, after editing ``rekognition_names.tsv``::
 
-    python helpers/localcloud/rekognition/data/make_labels.py
+    python localcloud/rekognition/data/make_labels.py
 
 Reads
   - ``rekognition_names.tsv`` beside this file: the curated names (see its header).

@@ -140,17 +140,17 @@ def _held_message(port: int) -> str:
     else:
         holder = "another local cloud of yours, started with another state folder (LOCALCLOUD_HOME)"
     return (f"port {port} on {config.HOST} is held by {holder}; unset LOCALCLOUD_PORT to let start pick a "
-            f"free port, or choose one (python -m helpers.localcloud start --port N, or LOCALCLOUD_PORT=N)")
+            f"free port, or choose one (python -m localcloud start --port N, or LOCALCLOUD_PORT=N)")
 
 
 def not_running_message(port: int) -> str:
     """Why no instance of ours answers on ``port``, and how to start one."""
-    start = f"start it: python -m helpers.localcloud start --port {port}"
+    start = f"start it: python -m localcloud start --port {port}"
     doc = health(port)
     if doc is not None and doc.get("owner", {}).get("uid") != os.getuid():
         return (f"not running on port {port}: that port is held by the local cloud of user "
                 f"{doc.get('owner', {}).get('user', '?')}; yours needs another "
-                f"(python -m helpers.localcloud start, without --port, picks a free one)")
+                f"(python -m localcloud start, without --port, picks a free one)")
     return f"not running on port {port} ({start})"
 
 
@@ -189,16 +189,19 @@ def start(port: int | None = None, timeout: float = START_TIMEOUT_S) -> Instance
     if not explicit:
         config.record_port(port)
     log_path = log_file(port)
-    repo_root = Path(__file__).resolve().parents[2]
+    # From a checkout the server imports this package from it (installed, from site-packages);
+    # it works in its instance folder either way, never in the caller's.
+    checkout = config.source_checkout()
     env = {**MALLOC_ENV, **os.environ}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(repo_root), env.get("PYTHONPATH")]))
+    if checkout is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(checkout), env.get("PYTHONPATH")]))
     with open(log_path, "ab") as log_handle:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "helpers.localcloud", "serve", "--port", str(port)],
+            [sys.executable, "-m", "localcloud", "serve", "--port", str(port)],
             stdin=subprocess.DEVNULL,
             stdout=log_handle,
             stderr=subprocess.STDOUT,
-            cwd=repo_root,
+            cwd=folder,
             env=env,
             # Its own session: it outlives the caller (a notebook kernel, make) and
             # `stop` can end it together with its Lambda workers.
@@ -282,6 +285,6 @@ def client_environment(port: int | None = None, region: str = config.DEFAULT_REG
     instance = find(port)
     if instance is None:
         raise LocalCloudError(f"no local cloud of yours on port {port}; start it: "
-                              f"python -m helpers.localcloud start")
+                              f"python -m localcloud start")
     return {"AWS_ENDPOINT_URL": instance.endpoint, **instance.credentials.as_env(),
             "AWS_REGION": region, "AWS_DEFAULT_REGION": region}

@@ -9,8 +9,8 @@ and by the Lambda runtime before it delivers a function's logs. Its :attr:`Enfor
 - ``off``: nothing is evaluated.
 
 Set it with ``LOCALCLOUD_IAM`` when the local cloud starts, or at any time with
-``python -m helpers.localcloud iam mode report`` (``iam.set_mode``). Every denial (or, when
-reporting, would-be denial) is kept, the last 500: ``python -m helpers.localcloud iam denials``
+``python -m localcloud iam mode report`` (``iam.set_mode``). Every denial (or, when
+reporting, would-be denial) is kept, the last 500: ``python -m localcloud iam denials``
 shows them as CloudTrail would, with who, what, on which resource and why.
 """
 

@@ -4,8 +4,9 @@ Everything that varies between two local clouds on one machine (port, state fold
 is derived here, so a test suite can run its own instance beside a learner's, and two
 learners on one shared server each get their own:
 
-- the state folder is the checkout's ``.localcloud/`` when the checkout is the user's own,
-  else a per-user folder (``$XDG_STATE_HOME/workbook-localcloud``, by default
+- the state folder is the checkout's ``.localcloud/`` when the package runs from a source
+  checkout that is the user's own, else (installed with pip, or someone else's checkout) a
+  per-user folder (``$XDG_STATE_HOME/workbook-localcloud``, by default
   ``~/.local/state/workbook-localcloud``); ``LOCALCLOUD_HOME`` overrides both. It is created
   0700: it holds the instance key, every function's code and logs.
 - the port is ``LOCALCLOUD_PORT`` when set; otherwise the one recorded in the state folder
@@ -30,7 +31,15 @@ PORT_FILE = "port"
 class StateFolderError(RuntimeError):
     """The state folder cannot be this user's own; the message says what to do."""
 
-_REPO_ROOT = Path(__file__).resolve().parents[2]
+_PACKAGE_PARENT = Path(__file__).resolve().parents[1]
+
+
+def source_checkout() -> Path | None:
+    """The source tree this package runs from, or None when it is installed (in site-packages).
+
+    A checkout has the project's ``pyproject.toml`` beside the package; site-packages never does.
+    """
+    return _PACKAGE_PARENT if (_PACKAGE_PARENT / "pyproject.toml").is_file() else None
 
 
 def port_is_explicit() -> bool:
@@ -73,8 +82,9 @@ def state_root() -> Path:
 
 
 def _users_state_root() -> Path:
-    if _owned_by_me(_REPO_ROOT):
-        return _REPO_ROOT / ".localcloud"
+    checkout = source_checkout()
+    if checkout is not None and _owned_by_me(checkout):
+        return checkout / ".localcloud"
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "workbook-localcloud"
 

@@ -1,6 +1,6 @@
 """The workbook's embedded local cloud: moto's server mode plus what moto lacks.
 
-Start it from a shell with ``python -m helpers.localcloud start``; from Python,
+Start it from a shell with ``python -m localcloud start``; from Python,
 :func:`ensure_running` starts it on demand and returns its endpoint.
 """
 

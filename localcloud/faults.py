@@ -16,13 +16,13 @@ Rekognition reading the S3 object) are not.
 
 From tests and notebooks::
 
-    from helpers.localcloud import faults
+    from localcloud import faults
     faults.inject(endpoint, service="rekognition", operation="DetectLabels",
                   error="ThrottlingException", count=2)
     faults.rules(endpoint)   # what is set and how often each fired
     faults.clear(endpoint)
 
-From a shell: ``python -m helpers.localcloud faults add|list|clear``. The admin endpoints
+From a shell: ``python -m localcloud faults add|list|clear``. The admin endpoints
 are ``POST``, ``GET`` and ``DELETE /_localcloud/faults`` (``DELETE /_localcloud/faults/ID``
 removes one rule).
 

@@ -12,7 +12,7 @@ a request needs on which ARNs, ``principals.py`` the policies of a caller and of
 read from moto's state, ``enforce.py`` the verdict, AWS's error and the denial log. This
 module is the client side (notebooks, tests, the CLI) and imports neither moto nor the server::
 
-    from helpers.localcloud import iam
+    from localcloud import iam
     iam.denials(endpoint)            # what was refused, newest last, with AWS's message
     iam.set_mode(endpoint, "report") # or "enforce", "off"
 
