@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PAGES = sorted((REPO / "docs" / "fidelity").glob("*.md"))
+PAGES = sorted((REPO / "docs" / "localcloud" / "fidelity").glob("*.md"))
 CITED = re.compile(r"`(?:[\w/.]+\.py::)?(test_\w+)(?:\[[^\]]*\])?`")
 DEFINED = {match for path in (REPO / "tests").rglob("test_*.py")
            for match in re.findall(r"^def (test_\w+)", path.read_text(), re.MULTILINE)}
