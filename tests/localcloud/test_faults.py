@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError
 
 from localcloud import faults
 from localcloud.auth import client as signing
-from localcloud.faults import Call, Rules, make_rule
+from localcloud.faults.ruleset import Call, Rules, make_rule
 from tests.localcloud.lambdas import deploy
 
 REPO = Path(__file__).resolve().parents[2]
