@@ -16,17 +16,16 @@
    configuration (the deployment's description carries a fingerprint of it).
 
 Running it again changes nothing and keeps the API's id, so its URL stays the same.
+Calling the API as a client (waiting until it answers, waiting for an image) is
+:mod:`helpers.pipeline_client`'s.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import time
 from dataclasses import dataclass
 from typing import Any
-
-import requests
 
 from . import limits
 from .prerequisites import MissingPrerequisite
@@ -37,7 +36,6 @@ BINARY_MEDIA_TYPES = ("image/png", "image/jpeg", "multipart/form-data")
 # (path, method, statement id of the permission that lets this route invoke the receiver)
 ROUTES = (("/images", "POST", "post-images"), ("/images/{id}", "GET", "get-image"),
           ("/uploads", "POST", "post-uploads"))
-FINAL = ("SUCCEEDED", "FAILED")
 ROUTES_TEXT = "POST /images, POST /uploads and GET /images/{id}"
 # API Gateway's own answers in the receiver's shape. Gateway response templates are plain
 # $context substitution (no VTL); $context.error.messageString is already a quoted JSON string.
@@ -391,59 +389,3 @@ def footprint(wb: Workbook) -> dict[str, int]:
         stateMachineArn=wb.names.state_machine_arn))
     return {"records": records, "staged objects": objects["staging/"], "uploads": objects["uploads/"],
             "executions": executions}
-
-
-# --- calling --------------------------------------------------------------------------------
-
-NEVER_SENT = "0" * 64  # a well-formed id no image has
-
-
-def wait_until_ready(url: str, timeout: float = 120, interval: float = 2,
-                     session: requests.Session | None = None) -> None:
-    """Return once the API answers through the receiver: GET of an id never sent gives its 404.
-
-    On AWS a new API's host name (DNS), deployment and Lambda permission take a few seconds
-    to reach every server; until then the answer is a connection error or API Gateway's own
-    403/500 (``{"message": ...}``, not the receiver's ``{"error": ...}``). Locally it is ready at once.
-    """
-    http = session or requests.Session()
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            answer = http.get(f"{url}/images/{NEVER_SENT}", timeout=30)
-            if answer.status_code == 404 and answer.json().get("error") == "NotFound":
-                return
-            last = f"{answer.status_code} {answer.text[:200]}"
-        except (requests.ConnectionError, requests.Timeout, ValueError) as exc:
-            last = f"{type(exc).__name__}: {exc}"
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"the API at {url} does not answer through the api-receiver after {timeout} s; "
-                               f"last answer: {last}")
-        time.sleep(interval)
-
-
-
-def wait_for(url: str, image_id: str, timeout: float = 60, interval: float = 0.5,
-             session: requests.Session | None = None, *, uploaded: bool = False) -> dict[str, Any]:
-    """GET ``{url}/images/{image_id}`` until its status is final; returns the record.
-
-    Raises TimeoutError (with the last status) when it is still PROCESSING after ``timeout``
-    seconds, and RuntimeError for any answer but 200 (a 404 means the id was never submitted).
-    ``uploaded=True``: the image went straight to S3 (07), whose event reaches the
-    upload-receiver only after S3 has answered the client, so 404 means "not yet" until the
-    time is up.
-    """
-    http = session or requests.Session()
-    deadline = time.monotonic() + timeout
-    while True:
-        response = http.get(f"{url}/images/{image_id}", timeout=30)
-        waiting = uploaded and response.status_code == 404 and time.monotonic() < deadline
-        if response.status_code != 200 and not waiting:
-            raise RuntimeError(f"GET /images/{image_id} answered {response.status_code}: {response.text}")
-        record = response.json() if not waiting else {"status": "not recorded yet"}
-        if record.get("status") in FINAL:
-            return record
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"image {image_id[:12]}… is still {record.get('status')} after {timeout} s: "
-                               "look at its execution (notebook 04 shows how)")
-        time.sleep(interval)

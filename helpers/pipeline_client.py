@@ -1,7 +1,8 @@
-"""A client of the pipeline's REST API for many images: submit them all, wait for all, tabulate.
+"""A client of the pipeline's REST API: wait until it answers, wait for images, tabulate.
 
-``helpers.api`` builds the API and waits for one image (:func:`helpers.api.wait_for`); this
-module is what notebook 06 does with a folder of images:
+``helpers.api`` builds the API; this module calls it as a client would. Notebooks 05 and 07
+use :func:`wait_until_ready` (a new API answers through the receiver) and :func:`wait_for`
+(one image's final record); the rest is what notebook 06 does with a folder of images:
 
 - :func:`submit_all` POSTs each file to ``{url}/images`` with the ``Content-Type`` its name
   suggests (as a naive client would: a ``.png`` that is not a PNG is sent as ``image/png``,
@@ -23,19 +24,22 @@ import mimetypes
 import re
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from . import api
 from .workbook import Workbook
 
 TOP_LABELS = 3
 _ACCOUNT_ID = re.compile(r"\b\d{12}\b")
 ID_CHARS = 12  # enough to tell images apart in a table; the full id is 64 hex characters
+FINAL = ("SUCCEEDED", "FAILED")
+NEVER_SENT = "0" * 64  # a well-formed id no image has
+Clock = Callable[[], float]
+Sleep = Callable[[float], None]
 
 
 @dataclass(frozen=True)
@@ -89,22 +93,73 @@ def submit_all(url: str, paths: Iterable[str | Path], session: Any = None) -> li
     return [submit(url, path, http) for path in paths]
 
 
+def wait_until_ready(url: str, timeout: float = 120, interval: float = 2,
+                     session: Any = None) -> None:
+    """Return once the API answers through the receiver: GET of an id never sent gives its 404.
+
+    On AWS a new API's host name (DNS), deployment and Lambda permission take a few seconds
+    to reach every server; until then the answer is a connection error or API Gateway's own
+    403/500 (``{"message": ...}``, not the receiver's ``{"error": ...}``). Locally it is ready at once.
+    """
+    http = session or requests.Session()
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            answer = http.get(f"{url}/images/{NEVER_SENT}", timeout=30)
+            if answer.status_code == 404 and answer.json().get("error") == "NotFound":
+                return
+            last = f"{answer.status_code} {answer.text[:200]}"
+        except (requests.ConnectionError, requests.Timeout, ValueError) as exc:
+            last = f"{type(exc).__name__}: {exc}"
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"the API at {url} does not answer through the api-receiver after {timeout} s; "
+                               f"last answer: {last}")
+        time.sleep(interval)
+
+
+def wait_for(url: str, image_id: str, timeout: float = 60, interval: float = 0.5,
+             session: Any = None, *, uploaded: bool = False,
+             clock: Clock = time.monotonic, sleep: Sleep = time.sleep) -> dict[str, Any]:
+    """GET ``{url}/images/{image_id}`` until its status is final; returns the record.
+
+    Raises TimeoutError (with the last status) when it is still PROCESSING after ``timeout``
+    seconds, and RuntimeError for any answer but 200 (a 404 means the id was never submitted).
+    ``uploaded=True``: the image went straight to S3 (07), whose event reaches the
+    upload-receiver only after S3 has answered the client, so 404 means "not yet" until the
+    time is up. ``clock`` and ``sleep`` measure and spend the time (a test passes a fake clock).
+    """
+    http = session or requests.Session()
+    deadline = clock() + timeout
+    while True:
+        response = http.get(f"{url}/images/{image_id}", timeout=30)
+        waiting = uploaded and response.status_code == 404 and clock() < deadline
+        if response.status_code != 200 and not waiting:
+            raise RuntimeError(f"GET /images/{image_id} answered {response.status_code}: {response.text}")
+        record = response.json() if not waiting else {"status": "not recorded yet"}
+        if record.get("status") in FINAL:
+            return record
+        if clock() >= deadline:
+            raise TimeoutError(f"image {image_id[:12]}… is still {record.get('status')} after {timeout} s: "
+                               "look at its execution (notebook 04 shows how)")
+        sleep(interval)
+
+
 def wait_all(url: str, ids: Iterable[str], timeout: float = 120, *, interval: float = 0.5,
-             session: Any = None) -> list[dict[str, Any]]:
+             session: Any = None, clock: Clock = time.monotonic, sleep: Sleep = time.sleep) -> list[dict[str, Any]]:
     """The final record (SUCCEEDED or FAILED) of each id, in order, within ``timeout`` seconds overall.
 
     The images are processed concurrently; waiting for them one by one costs no more than
     waiting for the slowest. Raises TimeoutError naming how many finished and which did not.
-    Repeated ids are fetched once.
+    Repeated ids are fetched once. ``clock`` and ``sleep`` as in :func:`wait_for`.
     """
     http = session or requests.Session()
     wanted = list(dict.fromkeys(ids))
-    deadline = time.monotonic() + timeout
+    deadline = clock() + timeout
     records: dict[str, dict[str, Any]] = {}
     for image_id in wanted:
         try:
-            records[image_id] = api.wait_for(url, image_id, timeout=max(0.0, deadline - time.monotonic()),
-                                             interval=interval, session=http)
+            records[image_id] = wait_for(url, image_id, timeout=max(0.0, deadline - clock()),
+                                         interval=interval, session=http, clock=clock, sleep=sleep)
         except TimeoutError:
             pending = [i[:ID_CHARS] + "…" for i in wanted if i not in records]
             raise TimeoutError(f"{len(records)} of {len(wanted)} images finished within {timeout} s; "

@@ -1,15 +1,13 @@
-"""helpers.api: the REST API is built once and found again by name, its URLs, wait_for, delete."""
+"""helpers.api: the REST API is built once and found again by name, its URLs, delete."""
 
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 
-from helpers import api, lambdas, names, target, workbook
+from helpers import api, lambdas, names, pipeline_client, target, workbook
 from helpers.prerequisites import MissingPrerequisite
 
 # A stand-in for the api-receiver: answers with what API Gateway handed it.
@@ -208,78 +206,6 @@ def test_delete_removes_every_api_of_the_name_and_the_permissions(wb, receiver, 
     assert api.permissions(wb, receiver) == []
 
 
-# --- wait_for, against a small HTTP server that plays the API ----------------------------------
-
-
-class _Records(BaseHTTPRequestHandler):
-    answers: dict[str, list[tuple[int, dict]]] = {}
-
-    def do_GET(self):  # noqa: N802 (http.server's name)
-        image_id = self.path.rsplit("/", 1)[-1]
-        queue = self.answers.get(image_id, [(404, {"error": "NotFound", "message": "no image"})])
-        status, body = queue.pop(0) if len(queue) > 1 else queue[0]
-        payload = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def fake_api():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Records)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1", _Records.answers
-    server.shutdown()
-    server.server_close()
-    _Records.answers.clear()
-
-
-def test_wait_for_polls_until_the_status_is_final(fake_api):
-    url, answers = fake_api
-    done = {"id": "a" * 64, "status": "SUCCEEDED", "labels": [{"name": "Cat", "confidence": 98.1}]}
-    answers["a" * 64] = [(200, {"id": "a" * 64, "status": "PROCESSING"})] * 2 + [(200, done)]
-    assert api.wait_for(url, "a" * 64, timeout=10, interval=0.01) == done
-    answers["b" * 64] = [(200, {"id": "b" * 64, "status": "FAILED", "error": {"Error": "X", "Cause": "y"}})]
-    assert api.wait_for(url, "b" * 64, timeout=10, interval=0.01)["status"] == "FAILED"
-
-
-def test_wait_for_gives_up_after_the_timeout_and_on_an_error_answer(fake_api):
-    url, answers = fake_api
-    answers["c" * 64] = [(200, {"id": "c" * 64, "status": "PROCESSING"})]
-    with pytest.raises(TimeoutError, match=r"image cccccccccccc… is still PROCESSING after 0.2 s"):
-        api.wait_for(url, "c" * 64, timeout=0.2, interval=0.05)
-    with pytest.raises(RuntimeError, match=r"GET /images/dddd\w+ answered 404: .*NotFound"):
-        api.wait_for(url, "d" * 64, timeout=10, interval=0.01)
-
-
-def test_wait_for_an_upload_takes_404_as_not_yet_until_the_time_is_up(fake_api):
-    url, answers = fake_api
-    answers["e" * 64] = [(404, {"error": "NotFound"}), (404, {"error": "NotFound"}),
-                         (200, {"id": "e" * 64, "status": "PROCESSING"}), (200, {"id": "e" * 64, "status": "FAILED"})]
-    assert api.wait_for(url, "e" * 64, timeout=10, interval=0.01, uploaded=True)["status"] == "FAILED"
-    with pytest.raises(RuntimeError, match=r"answered 404"):
-        api.wait_for(url, "f" * 64, timeout=0.2, interval=0.05, uploaded=True)
-
-
-def test_wait_until_ready_waits_for_the_receivers_own_404(fake_api):
-    url, answers = fake_api
-    answers[api.NEVER_SENT] = [(403, {"message": "Forbidden"}), (500, "<html>not JSON</html>"),
-                               (404, {"message": "Not Found"}), (404, {"error": "NotFound", "message": "no image"})]
-    api.wait_until_ready(url, timeout=10, interval=0.01)
-    assert answers[api.NEVER_SENT] == [(404, {"error": "NotFound", "message": "no image"})]  # all were asked
-    answers[api.NEVER_SENT] = [(403, {"message": "Missing Authentication Token"})]
-    with pytest.raises(TimeoutError, match=r"last answer: 403 .*Missing Authentication Token"):
-        api.wait_until_ready(url, timeout=0.1, interval=0.02)
-    with pytest.raises(TimeoutError, match="ConnectionError"):
-        api.wait_until_ready("http://127.0.0.1:9/v1", timeout=0.1, interval=0.02)
-
-
 def test_wait_until_ready_on_the_local_cloud_returns_once_deployed(wb, receiver, fresh, tmp_path):
     receiver_source = tmp_path / "api_receiver.py"
     receiver_source.write_text(
@@ -287,7 +213,7 @@ def test_wait_until_ready_on_the_local_cloud_returns_once_deployed(wb, receiver,
         "    return {'statusCode': 404, 'body': json.dumps({'error': 'NotFound', 'message': 'stand-in'})}\n")
     arn = lambdas.deploy(wb, "api_receiver", source=receiver_source).arn
     try:
-        api.wait_until_ready(api.ensure(wb, arn).url, timeout=10, interval=0.1)
+        pipeline_client.wait_until_ready(api.ensure(wb, arn).url, timeout=10, interval=0.1)
     finally:
         echo = tmp_path / "echo" / "api_receiver.py"
         echo.parent.mkdir()

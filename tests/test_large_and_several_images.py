@@ -16,7 +16,7 @@ import pytest
 import requests
 from PIL import Image
 
-from helpers import api, images, uploads, workspace
+from helpers import api, images, pipeline_client, uploads, workspace
 from localcloud import faults
 from localcloud import s3 as local_s3
 from tests.conftest import deploy_pipeline
@@ -63,7 +63,7 @@ def test_a_panorama_refused_by_the_api_goes_through_s3_and_is_analysed_downscale
     assert (refused.status_code, refused.json()["error"]) == (413, "ImageTooLarge")
     sent = uploads.send(url, PANORAMA, "image/jpeg", filename="panorama.jpg")
     assert sent.ok, sent
-    record = api.wait_for(url, sent.id, TIMEOUT, uploaded=True)
+    record = pipeline_client.wait_for(url, sent.id, TIMEOUT, uploaded=True)
     assert record["status"] == "SUCCEEDED" and record["labels"]
     assert record["image"] == {"bucket": wb.names.bucket, "key": f"images/{sent.id}.jpg",
                                "content_type": "image/jpeg", "size": len(PANORAMA)}
@@ -82,7 +82,7 @@ def test_an_image_over_4_mib_goes_through_s3_whole(wb, url):
     assert 4 * 1024 * 1024 < len(big) < 15 * 1024 * 1024
     sent = uploads.send(url, big, "image/png")
     assert sent.ok
-    record = api.wait_for(url, sent.id, TIMEOUT, uploaded=True)
+    record = pipeline_client.wait_for(url, sent.id, TIMEOUT, uploaded=True)
     assert record["status"] == "SUCCEEDED" and record["image"]["size"] == len(big) and "analysis" not in record
 
 
@@ -110,7 +110,7 @@ def test_an_upload_that_is_no_image_is_recorded_failed_with_the_apis_error(wb, u
                                      ("bomb.png", "image/png", "DecompressionBomb")]:
         sent = uploads.send(url, (BAD / name).read_bytes(), content_type)
         assert sent.ok
-        record = api.wait_for(url, sent.id, TIMEOUT, uploaded=True)
+        record = pipeline_client.wait_for(url, sent.id, TIMEOUT, uploaded=True)
         assert record["status"] == "FAILED" and record["error"]["Error"] == code, record
         assert counts(wb, sent.id) == (1, 0, 0)
     assert uploads.wait_until_empty(wb, TIMEOUT) == []
@@ -149,7 +149,7 @@ def test_the_same_image_by_every_door_is_one_object_one_record_one_execution(wb,
     in_a_form = requests.post(f"{url}/images", files=[("images", ("a.jpg", image, "image/jpeg"))], timeout=60)
     uploaded = uploads.send(url, image, "image/jpeg")
     assert again.json()["id"] == in_a_form.json()["images"][0]["id"] == uploaded.id == image_id
-    record = api.wait_for(url, image_id, TIMEOUT)
+    record = pipeline_client.wait_for(url, image_id, TIMEOUT)
     assert record["status"] == "SUCCEEDED"
     assert uploads.wait_until_empty(wb, TIMEOUT) == []
     assert counts(wb, image_id) == (1, 1, 1)
@@ -174,7 +174,7 @@ def test_several_images_in_one_request_each_processed_and_reported_on_its_own(wb
                                             images.image_id(good[2])]
     assert [p.get("error") for p in parts] == [None, "UnsupportedMediaType", None, "InvalidImage", None]
     for image in good:
-        assert api.wait_for(url, images.image_id(image), TIMEOUT)["status"] == "SUCCEEDED"
+        assert pipeline_client.wait_for(url, images.image_id(image), TIMEOUT)["status"] == "SUCCEEDED"
         assert counts(wb, images.image_id(image)) == (1, 1, 1)
     for name in ("drawing.gif", "bad_crc.png"):
         assert counts(wb, images.image_id((BAD / name).read_bytes())) == (0, 0, 0)
@@ -205,7 +205,7 @@ def test_a_permanent_error_reaches_the_client_as_a_failed_record_with_its_cause(
                   count=1, match=f"{wb.names.bucket}/images/{image_id}.jpg")
     assert requests.post(f"{url}/images", data=image, headers={"Content-Type": "image/jpeg"},
                          timeout=60).status_code == 202
-    record = api.wait_for(url, image_id, TIMEOUT)
+    record = pipeline_client.wait_for(url, image_id, TIMEOUT)
     assert record["status"] == "FAILED" and record["error"]["Error"] == "AccessDeniedException"
     assert "not authorized" in record["error"]["Cause"] and "labels" not in record
     assert counts(wb, image_id) == (1, 1, 1)  # recorded, not lost: the stored image is kept
@@ -221,7 +221,7 @@ def test_throttling_that_outlasts_the_sdk_is_retried_by_the_state_machine_to_suc
                          count=4, match=f"{wb.names.bucket}/images/{image_id}.jpg")
     assert requests.post(f"{url}/images", data=image, headers={"Content-Type": "image/jpeg"},
                          timeout=60).status_code == 202
-    record = api.wait_for(url, image_id, TIMEOUT)
+    record = pipeline_client.wait_for(url, image_id, TIMEOUT)
     # What the crop shows is the model's business (test_rekognition.py); here: the run finished.
     assert record["status"] == "SUCCEEDED" and isinstance(record["labels"], list)
     assert next(r["fired"] for r in faults.rules(localcloud) if r["id"] == rule["id"]) == 4

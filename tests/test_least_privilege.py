@@ -22,7 +22,7 @@ import pytest
 import requests
 from PIL import Image
 
-from helpers import api, lambdas, policies, statemachine, uploads, workspace
+from helpers import api, lambdas, pipeline_client, policies, statemachine, uploads, workspace
 from helpers.iam import POLICY_NAME
 from localcloud import iam as iam_admin
 from helpers.names import Names
@@ -189,7 +189,7 @@ def test_without_its_inline_policy_a_function_fails_the_next_image_with_an_error
     try:
         answer = post(url)
         assert answer.status_code == 202, answer.text
-        found = api.wait_for(url, answer.json()["id"], TIMEOUT)
+        found = pipeline_client.wait_for(url, answer.json()["id"], TIMEOUT)
     finally:
         client.put_role_policy(RoleName=role_name, PolicyName=POLICY_NAME, PolicyDocument=json.dumps(full))
     assert found["status"] == "FAILED"

@@ -1,15 +1,16 @@
-"""submit_all / wait_all / results_table against a fake HTTP layer that answers like the pipeline's API."""
+"""The API client (wait_until_ready, wait_for, submit_all, wait_all, results_table) against fake APIs."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import time
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from helpers import pipeline_client as pc
 from helpers import cleanup, storage, workbook
+from helpers import pipeline_client as pc
 
 URL = "http://api.test/v1"
 PNG = b"\x89PNG\r\n\x1a\n" + b"png pixels"
@@ -80,6 +81,78 @@ def test_content_type_follows_the_file_name():
         "image/png", "image/jpeg", "image/jpeg", "image/gif", "application/octet-stream"]
 
 
+# --- wait_for, against a small HTTP server that plays the API ----------------------------------
+
+
+class _Records(BaseHTTPRequestHandler):
+    answers: dict[str, list[tuple[int, dict]]] = {}
+
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        image_id = self.path.rsplit("/", 1)[-1]
+        queue = self.answers.get(image_id, [(404, {"error": "NotFound", "message": "no image"})])
+        status, body = queue.pop(0) if len(queue) > 1 else queue[0]
+        payload = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def fake_api():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Records)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1", _Records.answers
+    server.shutdown()
+    server.server_close()
+    _Records.answers.clear()
+
+
+def test_wait_for_polls_until_the_status_is_final(fake_api):
+    url, answers = fake_api
+    done = {"id": "a" * 64, "status": "SUCCEEDED", "labels": [{"name": "Cat", "confidence": 98.1}]}
+    answers["a" * 64] = [(200, {"id": "a" * 64, "status": "PROCESSING"})] * 2 + [(200, done)]
+    assert pc.wait_for(url, "a" * 64, timeout=10, interval=0.01) == done
+    answers["b" * 64] = [(200, {"id": "b" * 64, "status": "FAILED", "error": {"Error": "X", "Cause": "y"}})]
+    assert pc.wait_for(url, "b" * 64, timeout=10, interval=0.01)["status"] == "FAILED"
+
+
+def test_wait_for_gives_up_after_the_timeout_and_on_an_error_answer(fake_api):
+    url, answers = fake_api
+    answers["c" * 64] = [(200, {"id": "c" * 64, "status": "PROCESSING"})]
+    with pytest.raises(TimeoutError, match=r"image cccccccccccc… is still PROCESSING after 0.2 s"):
+        pc.wait_for(url, "c" * 64, timeout=0.2, interval=0.05)
+    with pytest.raises(RuntimeError, match=r"GET /images/dddd\w+ answered 404: .*NotFound"):
+        pc.wait_for(url, "d" * 64, timeout=10, interval=0.01)
+
+
+def test_wait_for_an_upload_takes_404_as_not_yet_until_the_time_is_up(fake_api):
+    url, answers = fake_api
+    answers["e" * 64] = [(404, {"error": "NotFound"}), (404, {"error": "NotFound"}),
+                         (200, {"id": "e" * 64, "status": "PROCESSING"}), (200, {"id": "e" * 64, "status": "FAILED"})]
+    assert pc.wait_for(url, "e" * 64, timeout=10, interval=0.01, uploaded=True)["status"] == "FAILED"
+    with pytest.raises(RuntimeError, match=r"answered 404"):
+        pc.wait_for(url, "f" * 64, timeout=0.2, interval=0.05, uploaded=True)
+
+
+def test_wait_until_ready_waits_for_the_receivers_own_404(fake_api):
+    url, answers = fake_api
+    answers[pc.NEVER_SENT] = [(403, {"message": "Forbidden"}), (500, "<html>not JSON</html>"),
+                               (404, {"message": "Not Found"}), (404, {"error": "NotFound", "message": "no image"})]
+    pc.wait_until_ready(url, timeout=10, interval=0.01)
+    assert answers[pc.NEVER_SENT] == [(404, {"error": "NotFound", "message": "no image"})]  # all were asked
+    answers[pc.NEVER_SENT] = [(403, {"message": "Missing Authentication Token"})]
+    with pytest.raises(TimeoutError, match=r"last answer: 403 .*Missing Authentication Token"):
+        pc.wait_until_ready(url, timeout=0.1, interval=0.02)
+    with pytest.raises(TimeoutError, match="ConnectionError"):
+        pc.wait_until_ready("http://127.0.0.1:9/v1", timeout=0.1, interval=0.02)
+
+
 def test_submit_all_keeps_every_answer_with_file_names_only(files):
     fake = FakeApi()
     subs = pc.submit_all(URL, files, session=fake)
@@ -111,14 +184,31 @@ def test_wait_all_returns_final_records_in_order_once_per_id(files):
     assert fake.gets == 6  # two PROCESSING answers then the final one, per image
 
 
+class FakeClock:
+    """Time that passes only when the code under test sleeps: no test waits, none depends on the machine."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
 def test_wait_all_gives_up_after_the_timeout_and_names_what_is_pending(files):
-    fake = FakeApi(polls=0, stuck=(JPEG,))
+    fake, clock = FakeApi(polls=2, stuck=(JPEG,)), FakeClock()
     ids = [s.id for s in pc.submit_all(URL, files[:2], session=fake)]
-    started = time.monotonic()
     with pytest.raises(TimeoutError) as timed_out:
-        pc.wait_all(URL, ids, timeout=0.3, interval=0.05, session=fake)
-    assert time.monotonic() - started < 2
-    assert f"1 of 2 images finished within 0.3 s; still processing: {ids[1][:12]}…" in str(timed_out.value)
+        pc.wait_all(URL, ids, timeout=1, interval=0.25, session=fake, clock=clock, sleep=clock.sleep)
+    assert f"1 of 2 images finished within 1 s; still processing: {ids[1][:12]}…" in str(timed_out.value)
+    # The first image takes the polls at 0, 0.25 and 0.5; the second gets what is left of the
+    # one time limit (0.5, 0.75, 1.0), not a time limit of its own.
+    assert fake.gets == 6
+    assert clock.sleeps == [0.25] * 4 and clock.now == 1
 
 
 def test_wait_all_reports_an_unknown_id():
