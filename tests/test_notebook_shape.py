@@ -7,6 +7,7 @@ the notebook outside its exercises (prose at 200 words a minute, code at 30 line
 a quarter of a minute to run each cell), and stay within one sitting (35 minutes).
 """
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -96,3 +97,29 @@ def test_a_build_notebook_has_two_exercises_with_checks_and_marked_solutions(pat
     assert regions >= len(numbers), f"{path.name}: {regions} marked solutions for {len(numbers)} exercises"
     closing = [cell for cell in notebook["cells"] if "checks.verify(" in _text(cell)]
     assert closing, f"{path.name}: the closing check should use checks.verify, one line per condition"
+
+
+def _imported_modules(source: str) -> set[str]:
+    """Top-level modules a code cell imports (IPython magics and shell lines left out)."""
+    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+    found = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: p.name)
+def test_a_notebook_reaches_the_local_cloud_only_through_the_helpers(path):
+    # A learner meets one set of helpers: workbook.start and helpers.local's switches. The
+    # local cloud's own package is an implementation detail that may change shape.
+    offending = [index for index, cell in enumerate(_cells(path))
+                 if cell["cell_type"] == "code" and "localcloud" in _imported_modules(_text(cell))]
+    assert offending == [], f"cells importing localcloud (use helpers.local): {offending}"
+
+
+def test_the_import_check_sees_imports_inside_blocks():
+    assert "localcloud" in _imported_modules("if wb.is_local:\n    from localcloud import faults\n")
+    assert _imported_modules("%%writefile x.py\nimport json\n") == {"json"}
