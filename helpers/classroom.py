@@ -11,7 +11,7 @@ completed and what resources each holds. It looks in two ways and joins them:
 
 - by *name*: every resource of the workbook's kinds whose name has the shape
   ``helpers/names.py`` gives it (``alice-image-api``, ``/aws/lambda/alice-image-uploader``...),
-  which yields the prefix it was made from (``helpers.cleanup.workbook_prefix``);
+  which yields the prefix it was made from (``helpers.names.prefix_of``);
 - by *tag*: the Resource Groups Tagging API's resources tagged ``workbook=<WORKBOOK_TAG>``,
   with their ``workbook-prefix`` (one call for the whole target; the local cloud answers it
   for S3, Lambda, DynamoDB, CloudWatch Logs and Step Functions; IAM roles and Lambda layers
@@ -42,14 +42,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from localcloud import config, process
+
 from . import cleanup, images, workspace
 from . import target as targets
-from localcloud import config, process
-from .names import WORKBOOK_TAG, Names, PrefixError, check_prefix
+from .names import PREFIX_KEY, WORKBOOK_KEY, WORKBOOK_TAG, Names, PrefixError, check_prefix, prefix_of
 from .workbook import Workbook
 
-WORKBOOK_KEY = "workbook"
-PREFIX_KEY = cleanup.PREFIX_TAG
 LAYER_DESCRIPTION = "workbook:"  # how helpers/layers.py starts every layer version's description
 END_TO_END = "06"  # builds nothing: completed when every sample photo has a result
 # Kinds as the notebooks build them (cleanup.KINDS is the order of deletion).
@@ -201,7 +200,7 @@ def scan(session: Session) -> Classroom:
     tagged = _tagged(session)
     by_prefix: dict[str, list[tuple[Resource, Callable[[], bool]]]] = {}
     for resource, tag_check in _listed(session):
-        prefix = cleanup.workbook_prefix(resource.kind, resource.name)
+        prefix = prefix_of(resource.kind, resource.name)
         if prefix is None or not _valid(prefix):
             continue
         by_prefix.setdefault(prefix, []).append((resource, tag_check))

@@ -17,7 +17,6 @@ whichever notebooks were run, and on a kernel that never imported the others.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,10 +24,9 @@ from dataclasses import dataclass, field
 from botocore.exceptions import ClientError
 
 from . import iam, lambdas, storage
-from .names import FUNCTIONS, LAYERS
+from .names import FUNCTIONS, LAYERS, PREFIX_KEY, prefix_of
 from .workbook import Workbook
 
-PREFIX_TAG = "workbook-prefix"
 STATE_MACHINE_DELETE_SECONDS = 180
 # DeleteRestApi allows one call per 30 s per account: in a workshop, learners wait in turn.
 REST_API_THROTTLE_SECONDS = 300
@@ -248,37 +246,11 @@ def _bucket_exists(wb: Workbook, bucket: str) -> bool:
 
 # --- finding what is left -----------------------------------------------------------------
 
-def _name_patterns() -> dict[str, re.Pattern[str]]:
-    """Per kind, the shape of a workbook name (helpers/names.py), capturing the prefix it was made from."""
-    p = r"(?P<prefix>[a-z][a-z0-9-]*[a-z0-9])"
-    fns = "|".join(key.replace("_", "-") for key in FUNCTIONS)
-    layers = "|".join(LAYERS)
-    return {
-        "REST API": re.compile(rf"^{p}-image-api$"),
-        "state machine": re.compile(rf"^{p}-image-pipeline$"),
-        "Lambda function": re.compile(rf"^{p}-(?:{fns})$"),
-        "Lambda layer": re.compile(rf"^{p}-(?:{layers})$"),
-        "log group": re.compile(rf"^/aws/lambda/{p}-(?:{fns})$"),
-        "IAM role": re.compile(rf"^{p}-(?:{fns}|state-machine)-role$"),
-        "DynamoDB table": re.compile(rf"^{p}-image-results$"),
-        "S3 bucket": re.compile(rf"^{p}-images-\d{{12}}-[a-z0-9-]+$"),
-    }
-
-
-_PATTERNS = _name_patterns()
-
-
-def workbook_prefix(kind: str, name: str) -> str | None:
-    """The prefix a workbook name of this kind was made from ("alice" for "alice-image-api"), else None."""
-    match = _PATTERNS[kind].match(name) if kind in _PATTERNS else None
-    return match["prefix"] if match else None
-
-
 Candidate = tuple[str, str, str, Callable[[], str | None]]  # kind, name, ARN, its workbook-prefix tag
 
 
 def _prefix_tag(tags: list[dict[str, str]], key: str = "Key", value: str = "Value") -> str | None:
-    return {t[key]: t[value] for t in tags}.get(PREFIX_TAG)
+    return {t[key]: t[value] for t in tags}.get(PREFIX_KEY)
 
 
 def _candidates(wb: Workbook) -> Iterator[Candidate]:
@@ -294,7 +266,7 @@ def _candidates(wb: Workbook) -> Iterator[Candidate]:
     for api in _rest_apis(wb):
         if api.get("name", "").startswith(start):
             arn = f"arn:{n.partition}:apigateway:{n.region}::/restapis/{api['id']}"
-            yield "REST API", api["name"], arn, lambda api=api: (api.get("tags") or {}).get(PREFIX_TAG)
+            yield "REST API", api["name"], arn, lambda api=api: (api.get("tags") or {}).get(PREFIX_KEY)
 
     for page in sfn.get_paginator("list_state_machines").paginate():
         for machine in page["stateMachines"]:
@@ -308,7 +280,7 @@ def _candidates(wb: Workbook) -> Iterator[Candidate]:
             if function["FunctionName"].startswith(start):
                 arn = function["FunctionArn"]
                 yield "Lambda function", function["FunctionName"], arn, lambda arn=arn: (
-                    lam.list_tags(Resource=arn).get("Tags", {}).get(PREFIX_TAG))
+                    lam.list_tags(Resource=arn).get("Tags", {}).get(PREFIX_KEY))
 
     for page in lam.get_paginator("list_layers").paginate():
         for layer in page["Layers"]:  # only layers with at least one version left
@@ -320,7 +292,7 @@ def _candidates(wb: Workbook) -> Iterator[Candidate]:
         for group in page["logGroups"]:
             name = group["logGroupName"]
             yield "log group", name, group["arn"].removesuffix(":*"), lambda name=name: (
-                logs.list_tags_log_group(logGroupName=name).get("tags", {}).get(PREFIX_TAG))
+                logs.list_tags_log_group(logGroupName=name).get("tags", {}).get(PREFIX_KEY))
 
     for page in iam_client.get_paginator("list_roles").paginate():
         for role in page["Roles"]:
@@ -354,10 +326,10 @@ def _bucket_tag(wb: Workbook, bucket: str) -> str | None:
 
 def _is_ours(kind: str, name: str, prefix: str, tag: Callable[[], str | None]) -> bool:
     """A name starting with ``prefix-`` is ours unless it is another prefix's (by its shape or its tag)."""
-    match = _PATTERNS[kind].match(name)
-    if match and match["prefix"] == prefix:
+    named_for = prefix_of(kind, name)
+    if named_for == prefix:
         return True
-    if match:  # a workbook name made from a longer prefix, e.g. "team-2" for prefix "team"
+    if named_for is not None:  # a workbook name made from a longer prefix, e.g. "team-2" for prefix "team"
         return False
     try:
         owner = tag()
@@ -399,7 +371,7 @@ def _tagged(wb: Workbook) -> list[str]:
     arns: list[str] = []
     try:
         for page in tagging.get_paginator("get_resources").paginate(
-                TagFilters=[{"Key": PREFIX_TAG, "Values": [wb.names.prefix]}]):
+                TagFilters=[{"Key": PREFIX_KEY, "Values": [wb.names.prefix]}]):
             arns += [r["ResourceARN"] for r in page.get("ResourceTagMappingList", [])]
     except ClientError as exc:
         if _code(exc) in ("AccessDeniedException", "AccessDenied"):

@@ -11,7 +11,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from helpers import classroom, cleanup
+from helpers import classroom
 from helpers.classroom import DONE, NONE, PART, Classroom, Learner, Resource
 from helpers.names import Names
 from tests.conftest import REGION
@@ -103,14 +103,6 @@ def test_no_local_cloud_running_means_nothing_to_see(monkeypatch, capsys):
     monkeypatch.setattr(classroom.process, "find", lambda port: None)
     assert classroom.main(["status", "--port", "4699"]) == 0
     assert capsys.readouterr().out.startswith("no local cloud of yours running on port 4699")
-
-
-@pytest.mark.parametrize(("kind", "name", "prefix"), [
-    ("REST API", "team-2-image-api", "team-2"), ("IAM role", "alice-state-machine-role", "alice"),
-    ("log group", "/aws/lambda/bob-api-receiver", "bob"), ("S3 bucket", f"bob-images-{ACCOUNT}-eu-west-1", "bob"),
-    ("Lambda function", "alice-thumbnailer", None), ("DynamoDB table", "results", None)])
-def test_the_prefix_is_read_from_a_workbook_name(kind, name, prefix):
-    assert cleanup.workbook_prefix(kind, name) == prefix
 
 
 # --- on a local cloud of its own: two learners, one further along -----------------------------

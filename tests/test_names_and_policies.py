@@ -7,7 +7,7 @@ import json
 import pytest
 
 from helpers import policies
-from helpers.names import FUNCTIONS, Names, PrefixError, check_prefix
+from helpers.names import FUNCTIONS, LAYERS, PATTERNS, TEMPLATES, Names, PrefixError, check_prefix, prefix_of
 
 NAMES = Names(prefix="alice", account_id="123456789012", region="eu-west-1")
 
@@ -30,6 +30,42 @@ def test_two_prefixes_share_no_name():
     mine = {NAMES.bucket, NAMES.table, NAMES.state_machine, NAMES.api, *(NAMES.function(k) for k in FUNCTIONS)}
     theirs = {bob.bucket, bob.table, bob.state_machine, bob.api, *(bob.function(k) for k in FUNCTIONS)}
     assert not mine & theirs
+
+
+def _every_name(names: Names) -> list[tuple[str, str]]:
+    """(kind, name) of every name Names builds, one per method and key."""
+    return [("REST API", names.api), ("state machine", names.state_machine), ("DynamoDB table", names.table),
+            ("S3 bucket", names.bucket),
+            *(("Lambda function", names.function(k)) for k in FUNCTIONS),
+            *(("log group", names.log_group(k)) for k in FUNCTIONS),
+            *(("IAM role", names.role(k)) for k in (*FUNCTIONS, "state_machine")),
+            *(("Lambda layer", names.layer(k)) for k in LAYERS)]
+
+
+def test_every_kind_named_has_a_template_and_a_pattern():
+    kinds = {kind for kind, _ in _every_name(NAMES)}
+    assert kinds == set(TEMPLATES) == set(PATTERNS)
+    assert {kind for kind, _ in NAMES.inventory()} == kinds
+
+
+# "team" is a string prefix of every name of "team-2": read whole, they are not team's.
+@pytest.mark.parametrize(("mine", "theirs"), [("alice", "bob"), ("team", "team-2"), ("team-2", "team")])
+def test_each_name_is_read_back_as_its_own_prefixs_and_not_as_anothers(mine, theirs):
+    for kind, name in _every_name(Names(mine, "123456789012", "eu-west-1")):
+        assert PATTERNS[kind].match(name), (kind, name)
+        assert prefix_of(kind, name) == mine, (kind, name)
+    for kind, name in _every_name(Names(theirs, "123456789012", "eu-west-1")):
+        assert prefix_of(kind, name) == theirs != mine, (kind, name)
+
+
+@pytest.mark.parametrize(("kind", "name", "prefix"), [
+    ("REST API", "team-2-image-api", "team-2"), ("IAM role", "alice-state-machine-role", "alice"),
+    ("log group", "/aws/lambda/bob-api-receiver", "bob"), ("S3 bucket", "bob-images-123456789012-eu-west-1", "bob"),
+    ("Lambda function", "alice-thumbnailer", None), ("DynamoDB table", "results", None),
+    ("REST API", "alice-image-api-2", None), ("S3 bucket", "bob-images-1234-eu-west-1", None),
+    ("log group", "alice-image-uploader", None), ("a kind the workbook has not", "alice-image-api", None)])
+def test_the_prefix_is_read_from_a_workbook_name_only(kind, name, prefix):
+    assert prefix_of(kind, name) == prefix
 
 
 def test_longest_prefix_still_fits_the_bucket_name_limit():
