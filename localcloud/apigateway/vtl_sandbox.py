@@ -31,6 +31,8 @@ from typing import Any
 
 import airspeed.operators
 
+from .java_values import JavaList, java_str
+
 
 class SandboxViolation(Exception):
     """A template reached for something API Gateway's Velocity does not expose."""
@@ -67,11 +69,6 @@ def _index_of(text: str, sub: str, start: int = 0) -> int:
     return text.find(sub, start)
 
 
-def _to_string(value: Any) -> str:
-    from .vtl import java_str  # vtl imports this module: late import, no cycle at load time
-    return java_str(value)
-
-
 # java.lang.String, as templates call it (the receiver is the first argument).
 STRING_METHODS: dict[str, Callable[..., Any]] = {
     "length": len,
@@ -93,7 +90,7 @@ STRING_METHODS: dict[str, Callable[..., Any]] = {
     "replaceAll": lambda s, regex, repl: re.sub(regex, _java_replacement(repl), s),
     "replaceFirst": lambda s, regex, repl: re.sub(regex, _java_replacement(repl), s, count=1),
     "matches": lambda s, regex: re.fullmatch(regex, s) is not None,
-    "split": lambda s, regex, limit=0: _java_list(_split(s, regex, limit)),
+    "split": lambda s, regex, limit=0: JavaList(_split(s, regex, limit)),
     "toString": lambda s: s,
 }
 
@@ -105,11 +102,11 @@ MAP_METHODS: dict[str, Callable[..., Any]] = {
     "remove": lambda m, key: m.pop(key, None),
     "containsKey": lambda m, key: key in m,
     "containsValue": lambda m, value: value in m.values(),
-    "keySet": lambda m: _java_list(m.keys()),
-    "values": lambda m: _java_list(m.values()),
+    "keySet": lambda m: JavaList(m.keys()),
+    "values": lambda m: JavaList(m.values()),
     "size": len,
     "isEmpty": lambda m: not m,
-    "toString": _to_string,
+    "toString": java_str,
 }
 
 # java.util.List.
@@ -121,18 +118,13 @@ LIST_METHODS: dict[str, Callable[..., Any]] = {
     "indexOf": lambda items, value: items.index(value) if value in items else -1,
     "size": len,
     "isEmpty": lambda items: not items,
-    "toString": _to_string,
+    "toString": java_str,
 }
 
 SCALAR_METHODS: dict[str, Callable[..., Any]] = {
-    "toString": _to_string,
+    "toString": java_str,
     "equals": lambda value, other: value == other,
 }
-
-
-def _java_list(values: Any) -> Any:
-    from .vtl import JavaList
-    return JavaList(values)
 
 
 def _methods_for(value: Any) -> dict[str, Callable[..., Any]] | None:
