@@ -15,7 +15,7 @@ Order of the checks, as S3 reports them: a malformed policy (400 InvalidPolicyDo
 then expiry (403), then fields no condition names (403), then each condition in the
 policy's order (403, or 400 EntityTooSmall/EntityTooLarge for the size).
 
-Pure: no moto, no HTTP. Sources are listed in ``docs/fidelity/s3.md``.
+Pure: no moto, no HTTP. Sources are listed in ``docs/localcloud/fidelity/s3.md``.
 """
 
 from __future__ import annotations

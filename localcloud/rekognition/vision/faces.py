@@ -4,7 +4,7 @@ as such; only three roles: ballplayer, groom, scuba diver).
 OpenCV's Haar cascade for frontal faces (Viola-Jones), whose trained XML ships inside the
 ``opencv-python-headless`` wheel, so nothing is downloaded. It finds upright faces that
 look roughly at the camera; a person seen from behind, in profile or too small is missed
-(``docs/fidelity/rekognition.md`` lists these blind spots).
+(``docs/localcloud/fidelity/rekognition.md`` lists these blind spots).
 
 The image is searched at a fixed working size (``WORKING_SHORT_SIDE``): a cascade's cost
 grows with the number of windows it tries, so a face under ``MIN_FACE_PIXELS`` at that size
