@@ -18,7 +18,8 @@ From Python: ``run(notebooks, parameters, output_dir="output")``.
   fresh local cloud of their own (:mod:`.fresh_cloud`): refresh writes them back in the
   committed form (:mod:`.committed_form`), nbval compares their outputs with ``pytest --nbval``.
 
-``OUTPUT_DIR`` and ``SANITIZE_FILE`` (:mod:`.locations`) are read from the checkout on use.
+``OUTPUT_DIR`` and ``SANITIZE_FILE`` (and ``REPO_ROOT``, ``NOTEBOOKS_DIR``; :mod:`.locations`)
+are read from the checkout on use.
 """
 
 from __future__ import annotations
@@ -74,5 +75,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Path:
-    # OUTPUT_DIR and SANITIZE_FILE, read from the checkout only when used (see .locations).
-    return getattr(locations, name)
+    # The checkout's folders, read only when used (see .locations).
+    try:
+        return getattr(locations, name)
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None

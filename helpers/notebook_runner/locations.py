@@ -17,9 +17,15 @@ _PATHS = {
 }
 
 
+# The checkout's own folders, under the names the runner gave them before helpers.workspace.
+_WORKSPACE_PATHS = ("REPO_ROOT", "NOTEBOOKS_DIR")
+
+
 def __getattr__(name: str) -> Path:
     if name in _PATHS:
         return workspace.root().joinpath(*_PATHS[name])
+    if name in _WORKSPACE_PATHS:
+        return getattr(workspace, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
