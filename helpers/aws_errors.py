@@ -5,6 +5,10 @@ botocore reports each as a long traceback ending in a message written for SDK au
 (``NoCredentialsError: Unable to locate credentials``). :func:`explain` turns such an error
 into one sentence for the learner; :class:`SetupError` carries it, and in a notebook shows
 only that sentence (IPython's ``_render_traceback_``), not the traceback.
+
+It is also where the helpers read an error's code (:func:`error_code`) and ask whether it
+says "not found" (:func:`is_not_found`) or "access denied" (:data:`ACCESS_DENIED`), so that
+each service's spelling of them is written once.
 """
 
 from __future__ import annotations
@@ -31,7 +35,17 @@ LEARNER_POLICY = "ask your instructor for the workshop's learner policy (docs/in
 _EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"}
 _INVALID = {"InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch",
             "InvalidSignatureException", "AuthFailure"}
-_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
+# How the workbook's services say "you may not": a resource another learner owns, a sandbox
+# role without a permission the helpers can do without.
+ACCESS_DENIED = frozenset({"AccessDenied", "AccessDeniedException"})
+_DENIED = ACCESS_DENIED | {"UnauthorizedOperation", "AuthorizationError"}
+# How the workbook's services say "no such resource": Lambda, DynamoDB and CloudWatch Logs
+# (ResourceNotFoundException), IAM (NoSuchEntity), S3 (NoSuchBucket, and "404"/"NotFound" for a
+# HEAD, which has no body), API Gateway (NotFoundException) and Step Functions.
+NOT_FOUND = frozenset({
+    "ResourceNotFoundException", "NoSuchEntity", "NoSuchBucket", "NotFoundException", "404", "NotFound",
+    "StateMachineDoesNotExist", "ExecutionDoesNotExist",
+})
 
 
 class SetupError(RuntimeError):
@@ -40,6 +54,19 @@ class SetupError(RuntimeError):
     def _render_traceback_(self) -> list[str]:
         # IPython shows these lines instead of the traceback: the sentence is the whole story.
         return [f"{type(self).__name__}: {self}"]
+
+
+def error_code(error: BaseException) -> str:
+    """The AWS error code of a botocore ClientError ("NoSuchBucket"), "" for any other error."""
+    response = getattr(error, "response", None)
+    if not isinstance(response, dict):
+        return ""
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+def is_not_found(error: BaseException) -> bool:
+    """Whether ``error`` says the resource does not exist, in any of the services' spellings."""
+    return error_code(error) in NOT_FOUND
 
 
 def rekognition_offered(region: str) -> bool:
@@ -72,7 +99,7 @@ def explain(error: BaseException, action: str = "") -> str | None:
         return (f"AWS could not be reached at {error.kwargs.get('endpoint_url')}: check the network, and that the "
                 f"region is spelled right.")
     if isinstance(error, ClientError):
-        code = error.response.get("Error", {}).get("Code", "")
+        code = error_code(error)
         if code in _EXPIRED:
             return f"Your AWS credentials have expired ({code}): {SIGN_IN}."
         if code in _INVALID:

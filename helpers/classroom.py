@@ -46,6 +46,7 @@ from localcloud import config, process
 
 from . import cleanup, images, workspace
 from . import target as targets
+from .aws_errors import ACCESS_DENIED, error_code
 from .names import PREFIX_KEY, WORKBOOK_KEY, WORKBOOK_TAG, Names, PrefixError, check_prefix, prefix_of
 from .workbook import Workbook
 
@@ -190,7 +191,7 @@ def _tagged(session: Session) -> dict[str, str]:
                 if tags.get(PREFIX_KEY):
                     found[item["ResourceARN"]] = tags[PREFIX_KEY]
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") not in ("AccessDeniedException", "AccessDenied"):
+        if error_code(exc) not in ACCESS_DENIED:
             raise
     return found
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from botocore.exceptions import ClientError
 
 from . import iam, lambdas, storage
+from .aws_errors import ACCESS_DENIED, error_code, is_not_found
 from .names import FUNCTIONS, LAYERS, PREFIX_KEY, prefix_of
 from .workbook import Workbook
 
@@ -35,11 +36,6 @@ REST_API_THROTTLE_SECONDS = 300
 # new can start), then what runs, then what they wrote to.
 KINDS = ("REST API", "state machine", "Lambda function", "Lambda layer", "log group", "IAM role", "DynamoDB table",
          "S3 bucket")
-
-_NOT_FOUND = {
-    "ResourceNotFoundException", "NoSuchEntity", "NoSuchBucket", "NotFoundException", "404", "NotFound",
-    "StateMachineDoesNotExist", "ExecutionDoesNotExist",
-}
 
 
 @dataclass(frozen=True)
@@ -87,14 +83,6 @@ class Leftovers(list):
 
 def _mask(text: str, account_id: str) -> str:
     return text.replace(account_id, "<account>") if account_id else text
-
-
-def _code(exc: ClientError) -> str:
-    return exc.response.get("Error", {}).get("Code", "")
-
-
-def _not_found(exc: ClientError) -> bool:
-    return _code(exc) in _NOT_FOUND
 
 
 # --- deleting -----------------------------------------------------------------------------
@@ -149,9 +137,9 @@ def _delete_rest_api(wb: Workbook, api_id: str) -> str | None:
             apigw.delete_rest_api(restApiId=api_id)
             return ""
         except ClientError as exc:
-            if _not_found(exc):
+            if is_not_found(exc):
                 return None
-            if _code(exc) != "TooManyRequestsException" or time.monotonic() >= deadline:
+            if error_code(exc) != "TooManyRequestsException" or time.monotonic() >= deadline:
                 raise
             time.sleep(10)
 
@@ -162,7 +150,7 @@ def _delete_state_machine(wb: Workbook) -> str | None:
     try:
         sfn.describe_state_machine(stateMachineArn=arn)
     except ClientError as exc:
-        if _not_found(exc):
+        if is_not_found(exc):
             return None
         raise
     stopped = 0
@@ -173,7 +161,7 @@ def _delete_state_machine(wb: Workbook) -> str | None:
                                    cause="08_cleanup deleted the state machine")
                 stopped += 1
             except ClientError as exc:
-                if not _not_found(exc):
+                if not is_not_found(exc):
                     raise
     sfn.delete_state_machine(stateMachineArn=arn)
     # Deletion is asynchronous on AWS (status DELETING until executions have ended).
@@ -182,7 +170,7 @@ def _delete_state_machine(wb: Workbook) -> str | None:
         try:
             sfn.describe_state_machine(stateMachineArn=arn)
         except ClientError as exc:
-            if _not_found(exc):
+            if is_not_found(exc):
                 break
             raise
         if time.monotonic() >= deadline:
@@ -238,7 +226,7 @@ def _bucket_exists(wb: Workbook, bucket: str) -> bool:
     try:
         wb.client("s3").head_bucket(Bucket=bucket)
     except ClientError as exc:
-        if _not_found(exc):
+        if is_not_found(exc):
             return False
         raise
     return True
@@ -319,7 +307,7 @@ def _bucket_tag(wb: Workbook, bucket: str) -> str | None:
     try:
         return _prefix_tag(wb.client("s3").get_bucket_tagging(Bucket=bucket)["TagSet"])
     except ClientError as exc:
-        if _code(exc) == "NoSuchTagSet":
+        if error_code(exc) == "NoSuchTagSet":
             return None
         raise
 
@@ -334,7 +322,7 @@ def _is_ours(kind: str, name: str, prefix: str, tag: Callable[[], str | None]) -
     try:
         owner = tag()
     except ClientError as exc:
-        if _code(exc) in ("AccessDenied", "AccessDeniedException"):
+        if error_code(exc) in ACCESS_DENIED:
             return False  # in a shared account, another learner's: its tags are not ours to read
         raise
     return owner is None or owner == prefix  # untagged and named with the prefix: report it
@@ -374,7 +362,7 @@ def _tagged(wb: Workbook) -> list[str]:
                 TagFilters=[{"Key": PREFIX_KEY, "Values": [wb.names.prefix]}]):
             arns += [r["ResourceARN"] for r in page.get("ResourceTagMappingList", [])]
     except ClientError as exc:
-        if _code(exc) in ("AccessDeniedException", "AccessDenied"):
+        if error_code(exc) in ACCESS_DENIED:
             return []  # a sandbox role without tag:GetResources: the per-service checks stand
         raise
     return [arn for arn in arns if arn_exists(wb, arn)]
@@ -395,7 +383,7 @@ def arn_exists(wb: Workbook, arn: str) -> bool:
     try:
         return checks[service]() is not False
     except ClientError as exc:
-        if _not_found(exc):
+        if is_not_found(exc):
             return False
         raise
 

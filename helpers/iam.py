@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from . import policies
+from .aws_errors import error_code
 from .workbook import Workbook
 
 POLICY_NAME = "least-privilege"
@@ -80,7 +81,7 @@ def retry_while_propagating(wb: Workbook, call: Callable[[], T], *, seconds: flo
         try:
             return call()
         except Exception as exc:  # botocore ClientError; anything else is re-raised below
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+            code = error_code(exc)
             message = str(exc)
             propagating = code in ("InvalidParameterValueException", "AccessDeniedException") and (
                 "cannot be assumed" in message or "not authorized to assume" in message

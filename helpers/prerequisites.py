@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from botocore.exceptions import ClientError
 
+from .aws_errors import is_not_found
 from .workbook import Workbook
 
 
@@ -22,9 +23,7 @@ def _exists(call: Callable[[], object]) -> bool:
     try:
         call()
     except ClientError as exc:
-        if exc.response["Error"]["Code"] in (
-            "ResourceNotFoundException", "NoSuchBucket", "404", "NotFound", "StateMachineDoesNotExist", "NoSuchEntity",
-        ):
+        if is_not_found(exc):
             return False
         raise
     return True
@@ -43,8 +42,8 @@ def _checks(wb: Workbook) -> dict[str, tuple[str, str, Callable[[], object]]]:
                   lambda: wb.client("dynamodb").describe_table(TableName=n.table)),
         "result_store": ("the result-store Lambda", "03_result_store",
                          lambda: wb.client("lambda").get_function(FunctionName=n.function("result_store"))),
-        "state_machine": ("the state machine", "04_state_machine",
-                          lambda: wb.client("stepfunctions").describe_state_machine(stateMachineArn=n.state_machine_arn)),
+        "state_machine": ("the state machine", "04_state_machine", lambda: wb.client("stepfunctions")
+                          .describe_state_machine(stateMachineArn=n.state_machine_arn)),
         "api_receiver": ("the api-receiver Lambda", "05_api",
                          lambda: wb.client("lambda").get_function(FunctionName=n.function("api_receiver"))),
     }

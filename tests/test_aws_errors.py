@@ -2,8 +2,13 @@
 
 import boto3
 import pytest
-from botocore.exceptions import (ClientError, NoCredentialsError, PartialCredentialsError, ProfileNotFound,
-                                 TokenRetrievalError)
+from botocore.exceptions import (
+    ClientError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    ProfileNotFound,
+    TokenRetrievalError,
+)
 
 from helpers import aws_errors, workbook
 from helpers.aws_errors import SetupError
@@ -40,6 +45,27 @@ def test_other_errors_are_left_alone():
     assert aws_errors.explain(ValueError("x")) is None
 
 
+@pytest.mark.parametrize("code", ["ResourceNotFoundException", "NoSuchEntity", "NoSuchBucket", "NotFoundException",
+                                  "404", "NotFound", "StateMachineDoesNotExist", "ExecutionDoesNotExist"])
+def test_each_services_not_found_is_not_found(code):
+    assert aws_errors.error_code(_client_error(code)) == code
+    assert aws_errors.is_not_found(_client_error(code))
+
+
+def test_other_codes_and_other_errors_are_not_not_found():
+    assert not aws_errors.is_not_found(_client_error("AccessDenied"))
+    assert not aws_errors.is_not_found(_client_error("NoSuchTagSet"))
+    assert not aws_errors.is_not_found(KeyError("NotFound"))
+    assert aws_errors.error_code(ValueError("x")) == ""
+    assert aws_errors.error_code(ClientError({}, "HeadBucket")) == ""
+
+
+def test_access_denied_is_both_spellings_and_explained_as_a_refusal():
+    assert aws_errors.ACCESS_DENIED == {"AccessDenied", "AccessDeniedException"}
+    for code in aws_errors.ACCESS_DENIED:
+        assert aws_errors.explain(_client_error(code)).startswith("Your AWS identity may not call")
+
+
 def test_in_a_notebook_the_error_shows_as_its_sentence_only():
     assert SetupError("Do this.")._render_traceback_() == ["SetupError: Do this."]
 
@@ -69,7 +95,8 @@ def test_start_with_expired_credentials_says_to_sign_in_again(monkeypatch):
         def get_caller_identity(self):
             raise _client_error("ExpiredToken")
 
-    monkeypatch.setattr(workbook.targets, "use", lambda *args, **kwargs: workbook.targets.Target("aws", "us-east-1", None))
+    aws = workbook.targets.Target("aws", "us-east-1", None)
+    monkeypatch.setattr(workbook.targets, "use", lambda *args, **kwargs: aws)
     monkeypatch.setattr(workbook.boto3, "client", lambda *args, **kwargs: Expired())
     with pytest.raises(SetupError, match=r"^Your AWS credentials have expired \(ExpiredToken\): run `aws sso login"):
         workbook.start("aws", "us-east-1", "alice")

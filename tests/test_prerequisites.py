@@ -29,3 +29,12 @@ def test_present_resources_pass(wb):
 def test_unknown_prerequisite_is_a_programming_error(wb):
     with pytest.raises(ValueError, match="unknown prerequisite"):
         prerequisites.require(wb, "thumbnailer")
+
+
+def test_every_services_not_found_spelling_means_missing(localcloud):
+    """S3's HEAD answers a bare 404, Step Functions StateMachineDoesNotExist: both mean "run that notebook"."""
+    wb = workbook.start("local", "us-east-1", "prereq-none", port=int(localcloud.rsplit(":", 1)[1]))
+    with pytest.raises(prerequisites.MissingPrerequisite, match="run notebooks/01_image_uploader.ipynb first"):
+        prerequisites.require(wb, "bucket")
+    with pytest.raises(prerequisites.MissingPrerequisite, match="run notebooks/04_state_machine.ipynb first"):
+        prerequisites.require(wb, "state_machine")
