@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import costs, readiness, workbook
+from helpers import aws_errors, costs, readiness, workbook
 from helpers.readiness import Check, Report
 
 
@@ -28,6 +28,51 @@ def test_a_region_without_rekognition_fails_with_the_fix():
     region = Check("region", "af-south-1" in readiness.REKOGNITION_REGIONS, "x")
     assert not region.ok
     assert not Report([region]).ok and repr(Report([region])) == "✗ region: x"
+
+
+class _AnswersEverything:
+    """A client of any service on AWS that answers every call, as a signed-in learner's would."""
+
+    def __init__(self, service: str, calls: list[str]) -> None:
+        self.service, self.calls = service, calls
+
+    def __getattr__(self, operation: str):
+        def call(**kwargs):
+            self.calls.append(f"{self.service}.{operation}")
+            return {"Arn": "arn:aws:sts::123456789012:assumed-role/Learner/alice", "Labels": [{"Name": "Orange"}]}
+        return call
+
+
+class _OnAws:
+    """What readiness.run asks of a workbook, on AWS in ``region``, without the network."""
+
+    is_local = False
+
+    def __init__(self, region: str) -> None:
+        self.region = region
+        self.calls: list[str] = []
+
+    def client(self, service: str) -> _AnswersEverything:
+        return _AnswersEverything(service, self.calls)
+
+
+@pytest.mark.parametrize("region", ["eu-west-1", "us-east-1"])
+def test_on_aws_a_region_with_rekognition_passes(region):
+    on_aws = _OnAws(region)
+    report = readiness.run(on_aws)
+    assert report.ok, repr(report)
+    assert str(report[1]) == f"✓ region: {region} on AWS"
+    assert "sts.get_caller_identity" in on_aws.calls and "rekognition.detect_labels" in on_aws.calls
+
+
+def test_on_aws_a_region_without_rekognition_fails_with_the_region_to_choose():
+    report = readiness.run(_OnAws("af-south-1"))
+    region = report[1]
+    assert (region.name, region.ok) == ("region", False)
+    assert region.detail == aws_errors.region_problem("af-south-1")
+    assert region.detail.startswith("Amazon Rekognition is not offered in af-south-1: choose a region that has it")
+    assert not report.ok
+    assert all(check.ok for check in report if check.name != "region")  # only the region is wrong
 
 
 def test_refused_call_is_reported_not_raised(wb):
