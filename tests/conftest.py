@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import io
 import os
-import socket
 from collections.abc import Iterator
 
 import boto3
@@ -11,16 +11,11 @@ import pytest
 from botocore.config import Config
 
 from helpers import notebook_runner, statemachine, storage, workbook
-from localcloud import config, process
+from localcloud import process
+from tests.support import free_port
 
 REGION = "us-east-1"
 CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((config.HOST, 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -29,29 +24,27 @@ def localcloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     os.environ["LOCALCLOUD_HOME"] = str(tmp_path_factory.mktemp("localcloud"))
     # Short enough for the reaping test to watch an idle environment go.
     os.environ.setdefault("LOCALCLOUD_LAMBDA_IDLE_SECONDS", "10")
-    port = _free_port()
+    port = free_port()
     instance = process.start(port)
-    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", *CREDENTIAL_VARIABLES, "AWS_DEFAULT_REGION")}
-    # The instance's own key, as helpers.target.use("local") sets it: the local cloud answers
-    # nothing unsigned.
-    os.environ.pop("AWS_SESSION_TOKEN", None)
-    os.environ.update(instance.credentials.as_env(), AWS_ENDPOINT_URL=instance.endpoint, AWS_DEFAULT_REGION=REGION)
-    try:
-        yield instance.endpoint
-    finally:
-        print("\n--- local cloud log (last 40 lines) ---\n" + process.tail(port, 40))
-        process.stop(port)
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    # A session fixture cannot take ``monkeypatch``; its context restores the same way.
+    with pytest.MonkeyPatch.context() as env:
+        # The instance's own key, as helpers.target.use("local") sets it: the local cloud answers
+        # nothing unsigned.
+        env.delenv("AWS_SESSION_TOKEN", raising=False)
+        for key, value in {**instance.credentials.as_env(), "AWS_ENDPOINT_URL": instance.endpoint,
+                           "AWS_DEFAULT_REGION": REGION}.items():
+            env.setenv(key, value)
+        try:
+            yield instance.endpoint
+        finally:
+            print("\n--- local cloud log (last 40 lines) ---\n" + process.tail(port, 40))
+            process.stop(port)
 
 
 @pytest.fixture
 def private_localcloud(localcloud: str) -> Iterator[process.Instance]:
     """A local cloud of this test's own (in the session's state folder), which it may kill or measure."""
-    port = _free_port()
+    port = free_port()
     instance = process.start(port)
     yield instance
     process.stop(port)  # also ends any worker a killed server left behind
@@ -74,18 +67,10 @@ def deploy_pipeline(endpoint: str, prefix: str, notebooks: list[str], output_dir
     The tests then use the pipeline as the notebooks built it: their own Lambda code, state
     machine and API. The notebooks' kernels find the local cloud by LOCALCLOUD_PORT.
     """
-    import io
-
     port = endpoint.rsplit(":", 1)[1]
-    saved = os.environ.get("LOCALCLOUD_PORT")
-    os.environ["LOCALCLOUD_PORT"] = port
-    try:
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("LOCALCLOUD_PORT", port)
         notebook_runner.run(notebooks, {"prefix": prefix}, output_dir=output_dir, stream=io.StringIO())
-    finally:
-        if saved is None:
-            os.environ.pop("LOCALCLOUD_PORT", None)
-        else:
-            os.environ["LOCALCLOUD_PORT"] = saved
     return workbook.start("local", REGION, prefix, port=int(port))
 
 

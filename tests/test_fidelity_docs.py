@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.support import REPO
+
 PAGES = sorted((REPO / "docs" / "localcloud" / "fidelity").glob("*.md"))
 CITED = re.compile(r"`(?:[\w/.]+\.py::)?(test_\w+)(?:\[[^\]]*\])?`")
 DEFINED = {match for path in (REPO / "tests").rglob("test_*.py")

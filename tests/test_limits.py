@@ -15,11 +15,7 @@ from botocore.exceptions import ClientError
 
 from helpers import api, lambdas, limits, workbook
 from localcloud.apigateway.throttling import Limits, Throttle
-
-ECHO = """
-def handler(event, context):
-    return {"statusCode": 200, "body": "{}"}
-"""
+from tests.localcloud.lambdas import PROXY_OK
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +26,7 @@ def wb(localcloud):
 @pytest.fixture(scope="module")
 def receiver(wb, tmp_path_factory):
     source = tmp_path_factory.mktemp("limits") / "api_receiver.py"
-    source.write_text(ECHO)
+    source.write_text(PROXY_OK)
     return lambdas.deploy(wb, "api_receiver", source=source).arn
 
 

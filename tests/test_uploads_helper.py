@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
-import zipfile
-
 import requests
 
 from helpers import storage, uploads, workbook
+from tests.localcloud.lambdas import RETURNS_ONE, make_zip
 
 
 def _response(status: int, body: bytes) -> requests.Response:
@@ -30,11 +28,8 @@ def test_the_trigger_is_set_once_and_described(localcloud):
     storage.ensure_bucket(wb)
     lam = wb.client("lambda")
     role = wb.client("iam").create_role(RoleName="uploads-helper-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    code = io.BytesIO()
-    with zipfile.ZipFile(code, "w") as archive:
-        archive.writestr("app.py", "def handler(event, context):\n    return None\n")
     arn = lam.create_function(FunctionName="uploads-helper-fn", Runtime="python3.12", Role=role,
-                              Handler="app.handler", Code={"ZipFile": code.getvalue()})["FunctionArn"]
+                              Handler="app.handler", Code={"ZipFile": make_zip({"app.py": RETURNS_ONE})})["FunctionArn"]
     assert uploads.ensure_trigger(wb, arn) is True
     assert uploads.ensure_trigger(wb, arn) is False
     assert uploads.trigger(wb) == ["s3:ObjectCreated:* (prefix uploads/) -> uploads-helper-fn"]

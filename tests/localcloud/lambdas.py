@@ -1,19 +1,38 @@
-"""Builds and deploys small Lambda functions for the local cloud tests."""
+"""Builds and deploys small Lambda functions for the tests, and the stub sources several share."""
 
 from __future__ import annotations
 
 import io
 import json
 import textwrap
-import uuid
 import zipfile
+
+from tests.support import unique
 
 ROLE_POLICY = json.dumps(
     {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                       "Action": "sts:AssumeRole"}],
     }
 )
+
+
+# Stubs for tests about the function's surroundings rather than its code.
+RETURNS_ONE = "def handler(event, context):\n    return 1\n"
+# Sleeps ``event["sleep"]`` seconds (none without it) and answers its pid: which environment ran it.
+SLEEPER = """
+import os, time
+
+def handler(event, context):
+    time.sleep(event.get("sleep", 0))
+    return os.getpid()
+"""
+# The smallest API Gateway proxy answer.
+PROXY_OK = """
+def handler(event, context):
+    return {"statusCode": 200, "body": "ok"}
+"""
 
 
 def make_zip(files: dict[str, str]) -> bytes:
@@ -43,7 +62,7 @@ def role_arn(iam, name: str = "localcloud-test-lambda-role") -> str:
 
 def allow_apigateway(lambda_client, name: str) -> None:
     """Let any API of the test account invoke the function (its resource-based policy), as AWS requires."""
-    lambda_client.add_permission(FunctionName=name, StatementId=f"apigateway-{uuid.uuid4().hex[:8]}",
+    lambda_client.add_permission(FunctionName=name, StatementId=unique("apigateway"),
                                  Action="lambda:InvokeFunction", Principal="apigateway.amazonaws.com",
                                  SourceArn="arn:aws:execute-api:us-east-1:123456789012:*")
 
@@ -51,7 +70,7 @@ def allow_apigateway(lambda_client, name: str) -> None:
 def deploy(lambda_client, iam, source: str, *, name: str | None = None, handler: str = "app.handler",
            extra_files: dict[str, str] | None = None, **config) -> str:
     """Create a function whose app.py is ``source``; returns its name (unique unless given)."""
-    name = name or f"fn-{uuid.uuid4().hex[:10]}"
+    name = name or unique("fn")
     files = {"app.py": source, **(extra_files or {})}
     lambda_client.create_function(
         FunctionName=name,
@@ -66,6 +85,6 @@ def deploy(lambda_client, iam, source: str, *, name: str | None = None, handler:
 
 def allow_s3(lambda_client, name: str, bucket: str) -> None:
     """Let the bucket's event notifications invoke the function (its resource-based policy)."""
-    lambda_client.add_permission(FunctionName=name, StatementId=f"s3-{uuid.uuid4().hex[:8]}",
+    lambda_client.add_permission(FunctionName=name, StatementId=unique("s3"),
                                  Action="lambda:InvokeFunction", Principal="s3.amazonaws.com",
                                  SourceArn=f"arn:aws:s3:::{bucket}", SourceAccount="123456789012")

@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from tests.localcloud.lambdas import allow_apigateway, deploy
+from tests.support import unique
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -60,10 +61,6 @@ def handler(event, context):
 def lambda_uri(function_name: str) -> str:
     arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function_name}"
     return f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{arn}/invocations"
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 class RestApi:

@@ -26,8 +26,8 @@ from botocore.exceptions import ClientError
 from localcloud import config, process
 from localcloud.auth import credentials
 from tests.localcloud.lambdas import ROLE_POLICY, deploy
+from tests.support import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 NO_RETRIES = Config(retries={"max_attempts": 1})
 
 
@@ -162,7 +162,8 @@ def test_localcloud_env_lines_make_any_sdk_work(localcloud):
               'python -c "import boto3; print(boto3.client(\'sts\').get_caller_identity()[\'Account\'])"')
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    done = subprocess.run(["bash", "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(["bash", "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
+                          check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == config.ACCOUNT_ID
 

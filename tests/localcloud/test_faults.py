@@ -8,12 +8,8 @@ scopes its rules with ``match`` to names only it uses.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import urllib.error
 import urllib.request
-import uuid
-from pathlib import Path
 
 import boto3
 import pytest
@@ -23,9 +19,9 @@ from botocore.exceptions import ClientError
 from localcloud import faults
 from localcloud.auth import client as signing
 from localcloud.faults.ruleset import Call, Rules, make_rule
-from tests.localcloud.lambdas import deploy
+from tests.localcloud.lambdas import RETURNS_ONE, deploy
+from tests.support import localcloud_cli, unique
 
-REPO = Path(__file__).resolve().parents[2]
 # One attempt: the SDK's own retries would hide how often a rule fired.
 ONE_ATTEMPT = Config(retries={"total_max_attempts": 1}, read_timeout=60)
 
@@ -42,15 +38,6 @@ def aws(endpoint):
     def make(service: str):
         return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1", config=ONE_ATTEMPT)
     return make
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "localcloud", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=60)
 
 
 def error_of(call) -> tuple[str, int, str, dict]:
@@ -145,34 +132,35 @@ def test_the_cli_adds_lists_and_clears_and_status_shows_what_fired(endpoint, aws
     port = endpoint.rsplit(":", 1)[1]
     bucket = unique("faults-cli")
     aws("s3").create_bucket(Bucket=bucket)
-    added = cli("faults", "add", "--port", port, "--service", "s3", "--operation", "GetObject",
-                "--error", "SlowDown", "--count", "2", "--match", bucket)
+    added = localcloud_cli("faults", "add", "--port", port, "--service", "s3", "--operation", "GetObject",
+                           "--error", "SlowDown", "--count", "2", "--match", bucket)
     assert added.returncode == 0, added.stderr
     assert "s3 GetObject" in added.stdout and "503 SlowDown" in added.stdout
     for _ in range(2):
         assert error_of(lambda: aws("s3").get_object(Bucket=bucket, Key="k"))[:2] == ("SlowDown", 503)
     # Expired: the request reaches moto, which answers what it knows.
     assert error_of(lambda: aws("s3").get_object(Bucket=bucket, Key="k"))[0] == "NoSuchKey"
-    listed = cli("faults", "list", "--port", port)
+    listed = localcloud_cli("faults", "list", "--port", port)
     assert "fired 2 (expired)" in listed.stdout
-    assert json.loads(cli("faults", "list", "--port", port, "--json").stdout)[0]["fired"] == 2
-    status = cli("status", "--port", port)
+    assert json.loads(localcloud_cli("faults", "list", "--port", port, "--json").stdout)[0]["fired"] == 2
+    status = localcloud_cli("status", "--port", port)
     assert "fault rules (1)" in status.stdout and "503 SlowDown, 2 time(s); fired 2 (expired)" in status.stdout
-    log = cli("logs", "--port", port, "-n", "200").stdout
+    log = localcloud_cli("logs", "--port", port, "-n", "200").stdout
     assert f"fired: s3 GetObject ({bucket}) -> 503 SlowDown (2 of 2)" in log
-    refused = cli("faults", "add", "--port", port, "--service", "lambda", "--operation", "Invoke", "--error", "Nope")
+    refused = localcloud_cli("faults", "add", "--port", port, "--service", "lambda", "--operation", "Invoke",
+                             "--error", "Nope")
     assert refused.returncode == 2 and "give 'status'" in refused.stderr
-    cleared = cli("faults", "clear", "--port", port)
+    cleared = localcloud_cli("faults", "clear", "--port", port)
     assert cleared.returncode == 0 and "cleared 1" in cleared.stdout
-    assert cli("faults", "list", "--port", port).stdout.strip() == "no fault rules"
-    assert "fault rules: none" in cli("status", "--port", port).stdout
+    assert localcloud_cli("faults", "list", "--port", port).stdout.strip() == "no fault rules"
+    assert "fault rules: none" in localcloud_cli("status", "--port", port).stdout
 
 
 # --- each protocol's error, as boto3 reads it ------------------------------------------------
 
 
 def test_lambda_invoke_errors_are_rest_json_with_the_error_type_header(endpoint, aws):
-    name = deploy(aws("lambda"), aws("iam"), "def handler(event, context):\n    return 'ran'\n")
+    name = deploy(aws("lambda"), aws("iam"), RETURNS_ONE)
     faults.inject(endpoint, service="lambda", operation="Invoke", error="TooManyRequestsException", match=name)
     faults.inject(endpoint, service="lambda", operation="Invoke", error="ServiceException", match=name)
     code, status, message, headers = error_of(lambda: aws("lambda").invoke(FunctionName=name))
@@ -185,7 +173,7 @@ def test_lambda_invoke_errors_are_rest_json_with_the_error_type_header(endpoint,
     with pytest.raises(aws("lambda").exceptions.ServiceException):
         faults.inject(endpoint, service="lambda", operation="Invoke", error="ServiceException", match=name)
         aws("lambda").invoke(FunctionName=name)
-    assert aws("lambda").invoke(FunctionName=name)["Payload"].read() == b'"ran"'
+    assert aws("lambda").invoke(FunctionName=name)["Payload"].read() == b"1"
 
 
 def test_rekognition_errors_are_json_with_type(endpoint, aws):

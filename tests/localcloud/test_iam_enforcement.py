@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
-import uuid
-from pathlib import Path
 
 import boto3
 import pytest
@@ -21,16 +18,12 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from localcloud import iam as iam_admin
-from tests.localcloud.lambdas import ROLE_POLICY, deploy
+from tests.localcloud.lambdas import PROXY_OK, RETURNS_ONE, ROLE_POLICY, deploy
+from tests.support import localcloud_cli, unique
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
-REPO = Path(__file__).resolve().parents[2]
 ONE_ATTEMPT = Config(retries={"total_max_attempts": 1})
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture
@@ -136,7 +129,7 @@ def test_s3_quotes_the_resource_and_a_missing_key_is_403_without_list_bucket(rol
 
 
 def test_lambda_invoke_needs_invoke_function_and_is_403(role, client):
-    function = deploy(client("lambda"), client("iam"), "def handler(event, context):\n    return 1\n")
+    function = deploy(client("lambda"), client("iam"), RETURNS_ONE)
     as_role, session_arn, _ = role()
     code, status, message = refused(lambda: as_role("lambda").invoke(FunctionName=function))
     arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}"
@@ -190,8 +183,10 @@ def test_report_mode_lets_the_call_through_and_keeps_what_would_be_denied(role, 
 
 def test_the_cli_shows_and_sets_the_mode_and_lists_denials(role, table, endpoint):
     port = endpoint.rsplit(":", 1)[1]
-    run = lambda *args: subprocess.run([sys.executable, "-m", "localcloud", "iam", *args, "--port", port],
-                                       cwd=REPO, capture_output=True, text=True, timeout=60)
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return localcloud_cli("iam", *args, "--port", port)
+
     assert run("mode").stdout.strip() == "enforce"
     as_role, _, name = role()
     refused(lambda: as_role("dynamodb").scan(TableName=table))
@@ -202,8 +197,7 @@ def test_the_cli_shows_and_sets_the_mode_and_lists_denials(role, table, endpoint
 
 def test_api_gateway_without_the_lambda_permission_answers_500_as_aws(client, localcloud):
     lam, apigw = client("lambda"), client("apigateway")
-    function = deploy(lam, client("iam"), "def handler(event, context):\n"
-                                          "    return {'statusCode': 200, 'body': 'hi'}\n")
+    function = deploy(lam, client("iam"), PROXY_OK)
     arn = lam.get_function(FunctionName=function)["Configuration"]["FunctionArn"]
     api = apigw.create_rest_api(name=unique("iam-api"))["id"]
     root = apigw.get_resources(restApiId=api)["items"][0]["id"]
@@ -225,4 +219,4 @@ def test_api_gateway_without_the_lambda_permission_answers_500_as_aws(client, lo
     lam.add_permission(FunctionName=function, StatementId="this-api", Action="lambda:InvokeFunction",
                        Principal="apigateway.amazonaws.com",
                        SourceArn=f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api}/*/GET/")
-    assert (requests.get(url, timeout=30).status_code, requests.get(url, timeout=30).text) == (200, "hi")
+    assert (requests.get(url, timeout=30).status_code, requests.get(url, timeout=30).text) == (200, "ok")

@@ -17,10 +17,10 @@ import pytest
 
 from localcloud import process
 from localcloud.awslambda import packages, workers
-from tests.conftest import _free_port
 from tests.localcloud.conftest import wait_until
 from tests.localcloud.lambdas import deploy
 from tests.localcloud.test_lambda_orphans import clients, gone, template_pids, worker_pids
+from tests.support import free_port
 
 PARENT = "import os\n\ndef handler(event, context):\n    return {'pid': os.getpid(), 'ppid': os.getppid()}\n"
 
@@ -73,7 +73,7 @@ def test_a_killed_template_is_replaced_and_its_environments_start_afresh(private
 @pytest.fixture
 def unforked_localcloud(monkeypatch, localcloud):
     monkeypatch.setenv("LOCALCLOUD_LAMBDA_FORK", "0")
-    port = _free_port()
+    port = free_port()
     instance = process.start(port)
     yield instance
     process.stop(port)
@@ -108,7 +108,8 @@ def test_preparsed_service_models_are_handed_out_once_and_equal_the_files(tmp_pa
     # As an environment sees it: botocore through the runtime folder's link.
     model = sorted((runtime / "botocore" / "data" / "s3").glob("*/service-2.json.gz"))[-1]
     result = subprocess.run([sys.executable, "-I", "-S", "-c", PREPARSE_CHECK, str(workers.TEMPLATE.parent),
-                             str(runtime), str(model).removesuffix(".json.gz")], capture_output=True, text=True, timeout=60)
+                             str(runtime), str(model).removesuffix(".json.gz")],
+                            capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     # Parsed by the template, handed out once, equal to the file; a second load is a new object,
     # since botocore may change what it loaded.

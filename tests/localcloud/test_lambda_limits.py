@@ -17,7 +17,8 @@ from botocore.exceptions import ClientError
 from localcloud import config
 from localcloud.awslambda import limits, packages
 from tests.localcloud.conftest import wait_until
-from tests.localcloud.lambdas import deploy, make_zip, role_arn
+from tests.localcloud.lambdas import SLEEPER, deploy, make_zip, role_arn
+from tests.support import unique
 
 NOT_A_ZIP = "Could not unzip uploaded file. Please check your file, then try to upload again."
 HANDLER = "def handler(event, context):\n    return {'version': VERSION}\n"
@@ -46,13 +47,14 @@ def refused(call, code: str, message: str, status: int = 400) -> None:
 
 
 def create(lam, iam, zip_bytes: bytes, **kwargs):
-    return lam.create_function(FunctionName=f"fn-{uuid.uuid4().hex[:10]}", Runtime="python3.12", Role=role_arn(iam),
+    return lam.create_function(FunctionName=unique("fn"), Runtime="python3.12", Role=role_arn(iam),
                                Handler="app.handler", Code={"ZipFile": zip_bytes}, **kwargs)
 
 
 def test_a_package_that_is_not_a_zip_is_refused_at_create_update_and_publish(lam, iam):
-    refused(lambda: create(lam, iam, b"def handler(event, context): pass\n"), "InvalidParameterValueException", NOT_A_ZIP)
-    refused(lambda: lam.publish_layer_version(LayerName=f"layer-{uuid.uuid4().hex[:8]}", Content={"ZipFile": b"nope"}),
+    refused(lambda: create(lam, iam, b"def handler(event, context): pass\n"), "InvalidParameterValueException",
+            NOT_A_ZIP)
+    refused(lambda: lam.publish_layer_version(LayerName=unique("layer"), Content={"ZipFile": b"nope"}),
             "InvalidParameterValueException", NOT_A_ZIP)
     name = deploy(lam, iam, "VERSION = 1\n" + HANDLER)
     refused(lambda: lam.update_function_code(FunctionName=name, ZipFile=b"PK\x03\x04 truncated"),
@@ -75,12 +77,12 @@ def test_a_zip_bomb_is_refused_before_anything_is_written(lam, iam):
     assert len(bomb) < 1024 * 1024  # the bomb: ~0.5 MB holding 512 MiB
     refused(lambda: create(lam, iam, bomb), "InvalidParameterValueException",
             "Unzipped size must be smaller than 262144000 bytes")
-    refused(lambda: lam.publish_layer_version(LayerName=f"layer-{uuid.uuid4().hex[:8]}", Content={"ZipFile": bomb}),
+    refused(lambda: lam.publish_layer_version(LayerName=unique("layer"), Content={"ZipFile": bomb}),
             "InvalidParameterValueException", "Unzipped size must be smaller than 262144000 bytes")
 
 
 def test_code_and_layers_together_are_held_to_250_mb(lam, iam):
-    layer = lam.publish_layer_version(LayerName=f"layer-{uuid.uuid4().hex[:8]}",
+    layer = lam.publish_layer_version(LayerName=unique("layer"),
                                       Content={"ZipFile": sparse_zip({"python/big.bin": 150_000_000})})
     code = sparse_zip({"app.py": 0, "data.bin": 120_000_000})
     refused(lambda: create(lam, iam, code, Layers=[layer["LayerVersionArn"]]), "InvalidParameterValueException",
@@ -135,8 +137,7 @@ def test_unpacked_code_goes_with_the_last_function_that_uses_it(lam, iam, localc
 
 
 def test_reserved_concurrency_throttles_as_lambda_does(lam, iam):
-    name = deploy(lam, iam, "import time\ndef handler(event, context):\n    time.sleep(event.get('sleep', 0))\n"
-                            "    return 'done'\n", Timeout=30)
+    name = deploy(lam, iam, SLEEPER, Timeout=30)
     lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
     with pytest.raises(ClientError) as caught:
         lam.invoke(FunctionName=name)
@@ -153,5 +154,5 @@ def test_reserved_concurrency_throttles_as_lambda_does(lam, iam):
         lam.invoke(FunctionName=name)
     assert caught.value.response["Error"]["Code"] == "TooManyRequestsException"
     slow.join()
-    assert json.loads(lam.invoke(FunctionName=name)["Payload"].read()) == "done"
+    assert isinstance(json.loads(lam.invoke(FunctionName=name)["Payload"].read()), int)  # SLEEPER's pid
     lam.delete_function_concurrency(FunctionName=name)

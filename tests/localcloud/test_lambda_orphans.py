@@ -20,9 +20,7 @@ from localcloud import config, process
 from localcloud.awslambda import runtime, workers
 from tests.conftest import REGION
 from tests.localcloud.conftest import wait_until
-from tests.localcloud.lambdas import deploy
-
-SLEEPER = "import time\ndef handler(event, context):\n    time.sleep(60)\n"
+from tests.localcloud.lambdas import RETURNS_ONE, SLEEPER, deploy
 
 
 def gone(pid: int) -> bool:
@@ -40,8 +38,11 @@ def clients(instance: process.Instance):
     kwargs = {"aws_access_key_id": keys.get("AWS_ACCESS_KEY_ID"),
               "aws_secret_access_key": keys.get("AWS_SECRET_ACCESS_KEY"),
               "aws_session_token": keys.get("AWS_SESSION_TOKEN")} if keys else {}
-    make = lambda service: boto3.client(service, endpoint_url=instance.endpoint, region_name=REGION,
-                                        config=Config(retries={"max_attempts": 1}), **kwargs)
+
+    def make(service: str):
+        return boto3.client(service, endpoint_url=instance.endpoint, region_name=REGION,
+                            config=Config(retries={"max_attempts": 1}), **kwargs)
+
     return make("lambda"), make("iam")
 
 
@@ -68,7 +69,7 @@ def instance(private_localcloud):
 def test_an_in_flight_worker_dies_with_a_killed_server(instance):
     lam, iam = clients(instance)
     name = deploy(lam, iam, SLEEPER, Timeout=120)
-    lam.invoke(FunctionName=name, InvocationType="Event")
+    lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps({"sleep": 60}))
     assert wait_until(lambda: worker_pids(instance.port), 20), "no worker started"
     [pid] = worker_pids(instance.port)
     templates = template_pids(instance.port)
@@ -90,7 +91,7 @@ def test_an_in_flight_worker_dies_with_a_killed_server(instance):
 
 def test_stop_removes_the_unpacked_code_and_scratch_space(instance):
     lam, iam = clients(instance)
-    name = deploy(lam, iam, "def handler(event, context):\n    return 1\n")
+    name = deploy(lam, iam, RETURNS_ONE)
     assert "FunctionError" not in lam.invoke(FunctionName=name)
     cache = config.instance_dir(instance.port) / "lambda"
     assert any((cache / "code").iterdir()) and worker_pids(instance.port)

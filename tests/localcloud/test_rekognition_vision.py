@@ -25,8 +25,9 @@ from PIL import Image
 from localcloud.rekognition.vision import graph, model, views, weights
 from localcloud.rekognition.vision.exceptions import ModelUnavailable
 from localcloud.rekognition.vision.views import WHOLE, Box
+from tests.support import REPO
 
-DATA = Path(__file__).resolve().parents[2] / "data"
+DATA = REPO / "data"
 PANORAMA = DATA / "large" / "panorama.jpg"
 CATS = {281, 282, 283, 284, 285}  # tabby, tiger cat, Persian, Siamese, Egyptian cat
 
@@ -282,7 +283,7 @@ def test_the_same_bytes_give_the_same_numbers(classifier: model.Classifier, cach
     other_session = model.load(cache_dir).look(Image.open(io.BytesIO(data)))
     for views_ in (again, other_session):
         assert [v.region for v in views_] == [v.region for v in first]
-        for a, b in zip(first, views_):
+        for a, b in zip(first, views_, strict=True):
             assert np.array_equal(a.probabilities, b.probabilities) and np.array_equal(a.cams, b.cams)
 
 

@@ -11,15 +11,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
-import uuid
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 import requests
@@ -31,17 +27,13 @@ from localcloud.s3 import exceptions, form, policy
 from localcloud.s3.lifecycle import ADMIN_PATH as ADMIN
 from localcloud.s3.lifecycle import due
 from tests.localcloud.lambdas import allow_s3, deploy
+from tests.support import localcloud_cli, unique
 
-REPO = Path(__file__).resolve().parents[2]
 PNG = "image/png"
 # Bytes a careless parser would mangle: CRLFs, blank lines, things that look like boundaries,
 # NULs and every byte value.
 AWKWARD = (b"\x89PNG\r\n\x1a\n\r\n\r\n--\r\n--" + b"0123456789abcdef" * 2 + b"\r\n"
            + b"\r\n--boundary--\r\n" + bytes(range(256)) + b"\x00\r\n")
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture(scope="module")
@@ -204,7 +196,8 @@ def test_an_expired_policy_is_access_denied(s3, bucket):
 def test_a_wrong_content_type_fails_its_condition(s3, bucket):
     upload = presign(s3, bucket, content_type=PNG)
     error = refused(s3, bucket, post(upload, fields={"Content-Type": "image/gif"}), 403, "AccessDenied")
-    assert error["Message"] == 'Invalid according to Policy: Policy Condition failed: ["eq", "$Content-Type", "image/png"]'
+    assert error["Message"] == ('Invalid according to Policy: Policy Condition failed: '
+                                '["eq", "$Content-Type", "image/png"]')
 
 
 def test_a_starts_with_content_type_holds_every_item_of_a_list(s3, bucket):
@@ -409,8 +402,10 @@ def encoded(document: object) -> str:
     ("%%%", "Invalid Policy: invalid Base64 encoding."),
     (base64.b64encode(b"{not json").decode(), "Invalid Policy: Invalid JSON."),
     (encoded({"conditions": [{"bucket": "b"}]}), "Invalid Policy: Policy missing expiration."),
-    (encoded({"expiration": "soon", "conditions": [{"bucket": "b"}]}), "Invalid Policy: Invalid 'expiration' value: 'soon'"),
-    (encoded({"expiration": "2099-01-01T00:00:00Z", "conditions": {}}), "Invalid Policy: Invalid 'conditions' value: must be a List."),
+    (encoded({"expiration": "soon", "conditions": [{"bucket": "b"}]}),
+     "Invalid Policy: Invalid 'expiration' value: 'soon'"),
+    (encoded({"expiration": "2099-01-01T00:00:00Z", "conditions": {}}),
+     "Invalid Policy: Invalid 'conditions' value: must be a List."),
     (encoded({"expiration": "2099-01-01T00:00:00Z", "conditions": [{"a": "1", "b": "2"}]}),
      "Invalid Policy: Invalid Simple-Condition: Simple-Conditions must have exactly one property specified."),
     (encoded({"expiration": "2099-01-01T00:00:00Z", "conditions": [{"a": 1}]}),
@@ -542,8 +537,7 @@ def test_the_admin_endpoint_and_the_cli(s3, localcloud, bucket):
     assert datetime.fromisoformat(report["as_of"]) - datetime.fromisoformat(report["now"]) == timedelta(days=2)
     put(s3, bucket, "t/three")
     port = localcloud.rsplit(":", 1)[1]
-    done = subprocess.run([sys.executable, "-m", "localcloud", "lifecycle", "run", "--days", "2",
-                           "--bucket", bucket, "--port", port], cwd=REPO, capture_output=True, text=True, timeout=60)
+    done = localcloud_cli("lifecycle", "run", "--days", "2", "--bucket", bucket, "--port", port)
     assert done.returncode == 0, done.stderr
     assert f"expired {bucket}/t/three (deleted, rule day)" in done.stdout
     assert keys(s3, bucket) == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import boto3
@@ -12,6 +11,7 @@ from botocore.config import Config
 
 from localcloud import process
 from tests.conftest import REGION
+from tests.support import unique
 
 LIMIT = 15 * 1024 * 1024  # what the workbook's presigned POSTs allow
 BODY = 200 * 1024 * 1024  # the oversized body
@@ -86,7 +86,7 @@ def send(url: str, headers: dict[str, str], body, length: int | None = None) -> 
 @pytest.mark.parametrize("framing", ["content-length", "chunked"])
 def test_a_200_mb_post_is_refused_holding_no_more_than_its_limit(instance, framing):
     s3 = s3_client(instance)
-    bucket = f"post-limits-{uuid.uuid4().hex[:8]}"
+    bucket = unique("post-limits")
     s3.create_bucket(Bucket=bucket)
     upload = s3.generate_presigned_post(bucket, "uploads/big.bin", Conditions=[["content-length-range", 1, LIMIT]],
                                         ExpiresIn=300)
@@ -110,7 +110,7 @@ def test_a_200_mb_post_is_refused_holding_no_more_than_its_limit(instance, frami
 
 def test_fields_before_the_file_are_held_to_20_kb_while_reading(instance):
     s3 = s3_client(instance)
-    bucket = f"post-limits-{uuid.uuid4().hex[:8]}"
+    bucket = unique("post-limits")
     s3.create_bucket(Bucket=bucket)
     boundary = "b0undary"
     huge = f'--{boundary}\r\nContent-Disposition: form-data; name="key"\r\n\r\n'.encode()

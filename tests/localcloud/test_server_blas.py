@@ -7,11 +7,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 from localcloud import server
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.support import REPO
 
 
 def test_the_limit_is_set_unless_the_user_chose_one(monkeypatch):

@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import re
 import time
-import uuid
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from tests.localcloud import lambdas
+from tests.support import unique
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/sfn"
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
@@ -64,13 +64,9 @@ def functions(client):
     return deploy
 
 
-def _name(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
 def create_machine(sfn, definition: dict[str, Any]) -> str:
     return sfn.create_state_machine(
-        name=_name("sm"), definition=json.dumps(definition), roleArn=ROLE_ARN
+        name=unique("sm"), definition=json.dumps(definition), roleArn=ROLE_ARN
     )["stateMachineArn"]
 
 
@@ -257,7 +253,7 @@ def test_jsonata_error_in_task_arguments_is_caught_once(sfn):
             "Invoke": {
                 "Type": "Task",
                 "Resource": "arn:aws:states:::lambda:invoke",
-                "Arguments": {"FunctionName": _name("never-called"), "Payload": {"w": "{% $states.input.w * 2 %}"}},
+                "Arguments": {"FunctionName": unique("never-called"), "Payload": {"w": "{% $states.input.w * 2 %}"}},
                 "Catch": [{
                     "ErrorEquals": ["States.QueryEvaluationError"],
                     "Output": {"error": "{% $states.errorOutput.Error %}"},
@@ -514,7 +510,7 @@ def test_states_task_failed_matches_a_handler_exception(sfn, functions):
 
 @pytest.mark.parametrize("form", ["lambda:invoke", "function ARN"])
 def test_lambda_service_errors_are_named_after_the_lambda_error_code(sfn, form):
-    missing = _name("missing")
+    missing = unique("missing")
     arn = f"arn:aws:lambda:us-east-1:123456789012:function:{missing}"
     if form == "lambda:invoke":
         task = {"Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": missing, "Payload": {}}}
@@ -540,7 +536,7 @@ def test_states_runtime_is_not_caught_by_states_all(sfn):
         "T": {
             "Type": "Task",
             "Resource": "arn:aws:states:::lambda:invoke",
-            "Parameters": {"FunctionName": _name("never-called"), "Payload": {"key.$": "$.missing"}},
+            "Parameters": {"FunctionName": unique("never-called"), "Payload": {"key.$": "$.missing"}},
             "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 3}],
             "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Handled"}],
             "End": True,
@@ -622,7 +618,7 @@ def test_three_lambda_jsonpath_pipeline(sfn, functions):
 
 def test_invalid_definition_is_refused_with_its_code(sfn):
     with pytest.raises(ClientError) as refused:
-        sfn.create_state_machine(name=f"bad-{uuid.uuid4().hex[:8]}", roleArn=ROLE_ARN,
+        sfn.create_state_machine(name=unique("bad"), roleArn=ROLE_ARN,
                                  definition=json.dumps({"StartAt": "X", "States": {"X": {"Type": "Nope"}}}))
     assert refused.value.response["Error"]["Code"] == "InvalidDefinition"
     assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
@@ -635,10 +631,10 @@ def test_lambda_calls_sign_as_each_state_machines_own_role(sfn, functions, clien
     """Executions share SDK clients; each still calls Lambda as its own role, which IAM holds to its policies."""
     _, arn = functions(ECHO)
     iam = client("iam")
-    refused_role = iam.create_role(RoleName=_name("sfn-no-invoke"),
+    refused_role = iam.create_role(RoleName=unique("sfn-no-invoke"),
                                    AssumeRolePolicyDocument=STATES_TRUST)["Role"]["RoleName"]
     definition = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": arn, "End": True}}}
-    refused_machine = sfn.create_state_machine(name=_name("sm"), definition=json.dumps(definition),
+    refused_machine = sfn.create_state_machine(name=unique("sm"), definition=json.dumps(definition),
                                                roleArn=f"arn:aws:iam::123456789012:role/{refused_role}")["stateMachineArn"]
 
     allowed_before, _ = run(sfn, definition, {"n": 1})

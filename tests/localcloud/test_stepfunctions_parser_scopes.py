@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 
 import pytest
 from botocore.exceptions import ClientError
+
+from tests.support import unique
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/sfn"
 
@@ -28,7 +29,7 @@ JSONPATH = {"StartAt": "Mark", "States": {"Mark": {"Type": "Pass", "Result": Tru
 
 
 def _create(sfn, definition) -> str:
-    return sfn.create_state_machine(name=f"scopes-{uuid.uuid4().hex[:12]}", definition=json.dumps(definition),
+    return sfn.create_state_machine(name=unique("scopes"), definition=json.dumps(definition),
                                     roleArn=ROLE_ARN)["stateMachineArn"]
 
 
