@@ -247,8 +247,8 @@ def count_pipeline(learner: Learner) -> None:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from localcloud.auth import credentials
     from helpers.names import Names
+    from localcloud.auth import credentials
 
     keys = credentials.require(learner.folder / "home" / str(learner.port)).as_env()
     names = Names(learner.prefix, "123456789012", REGION)

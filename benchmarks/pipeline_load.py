@@ -600,8 +600,8 @@ def main(argv: list[str] | None = None) -> int:
     warmup = args.clients if args.warmup is None else max(0, min(args.warmup, MAX_CLIENTS))
 
     from helpers import notebook_runner
-    from localcloud import config, process
     from helpers.names import Names
+    from localcloud import config, process
 
     every = variants(args.images + warmup)
     jobs = plan(every[warmup:], args.duplicates, warmup=every[:warmup])

@@ -17,9 +17,10 @@ still missing. Both are ``AssertionError`` subclasses, so ``Run All`` stops ther
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 PASS, FAIL = "✓", "✗"
 

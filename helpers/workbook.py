@@ -12,7 +12,6 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-
 from botocore.exceptions import BotoCoreError, ClientError
 
 from . import aws_errors, masking

@@ -16,8 +16,8 @@ import pytest
 
 from helpers import iam, policies, workbook
 from helpers.names import FUNCTIONS, Names
-from tests.conftest import REGION
 from localcloud.iam.policy import allowed
+from tests.conftest import REGION
 
 ACCOUNT = "123456789012"
 FOLDER = Path(__file__).resolve().parents[1] / "docs" / "instructor"

@@ -24,8 +24,8 @@ from PIL import Image
 
 from helpers import api, lambdas, pipeline_client, policies, statemachine, uploads, workspace
 from helpers.iam import POLICY_NAME
-from localcloud import iam as iam_admin
 from helpers.names import Names
+from localcloud import iam as iam_admin
 from tests.conftest import deploy_pipeline
 
 PREFIX = "least-privilege"

@@ -33,7 +33,6 @@ from ..auth import sigv4
 from ..wsgi_input import buffer_body, json_body
 
 
-
 @dataclass(frozen=True)
 class Check:
     action: str
