@@ -43,9 +43,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# benchmarks/ is not an installed package (make setup installs only helpers and localcloud), and
+# `python benchmarks/x.py` puts benchmarks/, not the checkout, on sys.path: `from benchmarks import`
+# needs the checkout inserted first, hence the late imports.
 sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks import machine
+from benchmarks import machine  # noqa: E402
 
 WORK = REPO_ROOT / "build" / "classroom-bench"
 PYTHON = sys.executable
@@ -314,7 +317,8 @@ def report(learners: list[Learner], concurrent: bool, through: int, jupyter_mb: 
         f"{len(learners)} learners, notebooks 00..{through:02d} each, "
         + ("all at once (--concurrent)" if concurrent else "one after another"),
         "",
-        "                      ------------------- local cloud (server + Lambda workers) -------------------   -- notebooks --",
+        ("                      ------------------- local cloud (server + Lambda workers) -------------------"
+         "   -- notebooks --"),
         ("learner     wall s    CPU s  start MB  peak MB  server peak MB  idle MB  idle server MB  warm  idle CPU"
          "   CPU s  kernel MB"),
     ]
@@ -329,9 +333,10 @@ def report(learners: list[Learner], concurrent: bool, through: int, jupyter_mb: 
         "",
         "CPU s: the local cloud's CPU seconds from its start to the end of the run (its start took "
         + ", ".join(f"{x.start_cpu:.1f}" for x in learners) + " s of it).",
-        (f"start, peak, idle MB: the tree's PSS at start, at its peak (sampled every {SAMPLE_S} s) and {SETTLE_S:.0f} s "
-         "after the run, with 'warm' Lambda workers still up (they leave after 5 idle minutes); idle server MB: "
-         "the server alone, what is left after that; server peak MB: the server's own peak RSS (VmHWM); "
+        (f"start, peak, idle MB: the tree's PSS at start, at its peak (sampled every {SAMPLE_S} s) "
+         f"and {SETTLE_S:.0f} s after the run, with 'warm' Lambda workers still up (they leave after 5 idle "
+         "minutes); idle server MB: the server alone, what is left after that; server peak MB: the server's own "
+         "peak RSS (VmHWM); "
          f"idle CPU: the idle local cloud's CPU use over {IDLE_WINDOW_S:.0f} s after that."),
         "notebooks: the runner and its kernels (one at a time): CPU seconds, and the largest process's peak RSS.",
     ]

@@ -38,14 +38,18 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
-
 import boto3
 from PIL import Image
 
-from benchmarks import machine
 from localcloud import config, process
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# benchmarks/ is not an installed package (make setup installs only helpers and localcloud), and
+# `python benchmarks/x.py` puts benchmarks/, not the checkout, on sys.path: `from benchmarks import`
+# needs the checkout inserted first, hence the late imports.
+sys.path.insert(0, str(REPO_ROOT))
+
+from benchmarks import machine  # noqa: E402
 
 DATA = REPO_ROOT / "data"
 REGION = "us-east-1"
@@ -322,7 +326,7 @@ def measure(repetitions: int, warmup: int) -> int:
           f"   VmHWM (peak)")
     readings = {mode: (run.memory_at_start["VmRSS"], run.memory_after_photos["VmRSS"], run.memory_after["VmRSS"],
                        run.memory_after["VmHWM"]) for mode, run in runs.items()}
-    readings["added by the model"] = tuple(m - c for m, c in zip(readings["model"], readings["canned"]))
+    readings["added by the model"] = tuple(m - c for m, c in zip(readings["model"], readings["canned"], strict=True))
     for what, kib in readings.items():
         name = what if what.startswith("added") else f"LOCALCLOUD_LABELS={what}"
         target = f"  target <= {TARGET_ADDED_MB:.0f} MB" if what.startswith("added") else ""

@@ -53,6 +53,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# benchmarks/ is not an installed package (make setup installs only helpers and localcloud), and
+# `python benchmarks/x.py` puts benchmarks/, not the checkout, on sys.path: `from benchmarks import`
+# needs the checkout inserted first, hence the late imports.
 sys.path.insert(0, str(REPO_ROOT))
 
 from benchmarks import deploy, machine  # noqa: E402
@@ -566,7 +569,7 @@ def report_invocations(before: dict[str, tuple[int, int, int, float]],
     print("Lambda during the load, per function: invocations, cold starts (REPORT lines with Init Duration) "
           "and their mean Init Duration, timeouts")
     for key in after:
-        calls, cold, timeouts, init_ms = (a - b for a, b in zip(after[key], before[key]))
+        calls, cold, timeouts, init_ms = (a - b for a, b in zip(after[key], before[key], strict=True))
         if calls or cold or timeouts:
             mean = f"{init_ms / cold:7.1f} ms init" if cold else " " * 12
             print(f"  {key.replace('_', '-'):<16} {calls:6d} invocations  {cold:5d} cold starts {mean}  "

@@ -233,7 +233,8 @@ def test_tally_counts_invocations_cold_starts_their_init_and_timeouts():
     lines = ["START RequestId: a Version: $LATEST",
              "REPORT RequestId: a\tDuration: 5.00 ms\tBilled Duration: 5 ms\tMemory Size: 128 MB\t"
              "Max Memory Used: 40 MB\tInit Duration: 12.50 ms\t",
-             "REPORT RequestId: b\tDuration: 3.00 ms\tBilled Duration: 3 ms\tMemory Size: 128 MB\tMax Memory Used: 40 MB\t",
+             "REPORT RequestId: b\tDuration: 3.00 ms\tBilled Duration: 3 ms\tMemory Size: 128 MB\t"
+             "Max Memory Used: 40 MB\t",
              "2026-01-01T00:00:00Z c Task timed out after 3.00 seconds",
              "REPORT RequestId: c\tDuration: 3000.00 ms\tInit Duration: 7.50 ms\t"]
     assert load.tally(lines) == (3, 2, 1, 20.0)
