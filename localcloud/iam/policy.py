@@ -143,7 +143,7 @@ def arn_like(pattern: str, arn: str) -> bool:
     wanted, found = pattern.split(":", 5), arn.split(":", 5)
     if len(wanted) != 6 or len(found) != 6:
         return glob(pattern, arn)
-    return all(glob(w, f) for w, f in zip(wanted, found))
+    return all(glob(w, f) for w, f in zip(wanted, found, strict=True))
 
 
 def _numbers(values: list[str]) -> list[float]:

@@ -110,10 +110,13 @@ def _expire_objects(backend: Any, bucket: Any, rule: Any, as_of: datetime) -> li
         expires_at = due(key.last_modified, days) if days is not None else date
         if as_of < expires_at:
             continue
-        key.etag  # computed (and kept) before the bytes go
+        # moto computes a key's ETag on first read and keeps it: read it now, before the bytes go,
+        # so the expiry notification below still has it.
+        _ = key.etag
         if bucket.is_versioned:
             backend.delete_object(bucket.name, name)
-            action, event = "delete marker", notifications.S3NotificationEvent.LIFECYCLE_EXPIRATION_DELETE_MARKER_CREATED_EVENT
+            action = "delete marker"
+            event = notifications.S3NotificationEvent.LIFECYCLE_EXPIRATION_DELETE_MARKER_CREATED_EVENT
         else:
             bucket.keys.pop(name)
             action, event = "deleted", notifications.S3NotificationEvent.LIFECYCLEEXPIRATION_DELETE_EVENT

@@ -75,7 +75,10 @@ class FaceDetector:
                 Box(left=x / size[0], top=y / size[1], width=w / size[0], height=h / size[1]),
                 confidence_from_votes(int(n)),
             )
-            for (x, y, w, h), n in zip(np.asarray(boxes).reshape(-1, 4).tolist(), np.asarray(votes).ravel().tolist())
+            # detectMultiScale2 gives one vote count per box.
+            for (x, y, w, h), n in zip(
+                np.asarray(boxes).reshape(-1, 4).tolist(), np.asarray(votes).ravel().tolist(), strict=True
+            )
         ]
         faces.sort(key=lambda face: (-face.box.width * face.box.height, face.box.left, face.box.top))
         return faces

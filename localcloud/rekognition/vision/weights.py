@@ -209,7 +209,7 @@ def _materialise(tensor: Any, arrays: dict[str, np.ndarray]) -> np.ndarray:
     size, stride = tensor.size, tensor.stride
     if len(size) != len(stride) or any(s < 0 for s in stride):
         raise ValueError(f"bad tensor layout size={size} stride={stride}")
-    needed = 1 + sum((n - 1) * s for n, s in zip(size, stride)) if all(size) else 0
+    needed = 1 + sum((n - 1) * s for n, s in zip(size, stride, strict=True)) if all(size) else 0
     if needed > flat.size:
         raise ValueError(f"tensor size={size} stride={stride} reads past its storage")
     if _is_contiguous(size, stride):
@@ -221,7 +221,7 @@ def _materialise(tensor: Any, arrays: dict[str, np.ndarray]) -> np.ndarray:
 
 def _is_contiguous(size: tuple[int, ...], stride: tuple[int, ...]) -> bool:
     expected = 1
-    for n, s in zip(reversed(size), reversed(stride)):
+    for n, s in zip(reversed(size), reversed(stride), strict=True):
         if n != 1 and s != expected:
             return False
         expected *= n
