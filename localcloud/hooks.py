@@ -1,22 +1,30 @@
-"""The one place where the local cloud reaches into moto.
+"""How the local cloud reaches into moto: every replacement of a moto internal goes through here.
 
-Every replacement of a moto function goes through :func:`patch`, which first checks that
-the target still has the parameters we were written against. When a moto upgrade changes
-one of them, the server refuses to start with a message naming the hook, instead of
-emulating the wrong thing quietly; ``tests/localcloud/test_hooks.py`` checks the same.
+A :class:`Hook` names a moto attribute the local cloud replaces or relies on, with the
+parameters it was written against. Each service package lists what it does with its hooks in
+one module-level ``HOOKS`` list of :class:`Entry` (:func:`check`, :func:`replace`,
+:func:`wrap`); ``server.py`` collects those lists and passes them to :func:`install`, which
+first checks every hook: when a moto upgrade changed one of them, the server refuses to start
+with a message naming it, instead of emulating the wrong thing quietly.
+``tests/localcloud/test_hooks.py`` checks the same lists.
+
+Originals are kept one way: on the replacement, as its ``__localcloud_original__`` attribute,
+set by :func:`install`. A replacement that calls moto's own code receives that original as
+the argument of its factory (:func:`wrap`); nothing else stores one. Installing again reads it
+back, so a hook wraps moto's function, never our earlier replacement of it.
+
+This module imports nothing from the local cloud: every package may import it.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import inspect
-import sys
-import threading
-import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+
+ORIGINAL = "__localcloud_original__"
 
 
 class MotoShapeChanged(RuntimeError):
@@ -47,8 +55,7 @@ class Hook:
             return f"{self.module}.{self.attribute} is gone ({exc}); needed because {self.why}"
         if self.params is None:
             return None
-        original = getattr(target, "__localcloud_original__", target)
-        actual = tuple(inspect.signature(original).parameters)
+        actual = tuple(inspect.signature(original(target)).parameters)
         if actual != self.params:
             return (
                 f"{self.module}.{self.attribute} now takes {actual}, expected {self.params}; "
@@ -57,150 +64,60 @@ class Hook:
         return None
 
 
-REGISTRY: list[Hook] = []
+@dataclass(frozen=True)
+class Entry:
+    """What is done with one hook: only checked, or replaced by ``build(original)``."""
+
+    hook: Hook
+    build: Callable[[Any], Any] | None = None
 
 
-def register(hook: Hook) -> Hook:
-    REGISTRY.append(hook)
-    return hook
+def check(hook: Hook) -> Entry:
+    """A moto internal the local cloud calls or reads, left in place."""
+    return Entry(hook)
 
 
-def patch(hook: Hook, replacement: Callable[..., Any]) -> Callable[..., Any]:
-    """Replace the hooked attribute; returns the original. Idempotent."""
-    problem = hook.problem()
-    if problem:
-        raise MotoShapeChanged(problem)
-    owner, name, original = hook.resolve()
-    original = getattr(original, "__localcloud_original__", original)
-    replacement.__localcloud_original__ = original  # type: ignore[attr-defined]
-    setattr(owner, name, replacement)
-    return original
+def replace(hook: Hook, replacement: Any) -> Entry:
+    """A moto internal replaced by ``replacement``, which never calls moto's own."""
+    return Entry(hook, lambda _original: replacement)
 
 
-def wrap(hook: Hook, make_replacement: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
-    """Replace the hooked function by ``make_replacement(original)``, for replacements that
-    call moto's own code around their change; idempotent like :func:`patch`."""
-    _, _, current = hook.resolve()
-    patch(hook, make_replacement(getattr(current, "__localcloud_original__", current)))
+def wrap(hook: Hook, make_replacement: Callable[[Any], Any]) -> Entry:
+    """A moto internal replaced by ``make_replacement(original)``, which calls moto's own around its change."""
+    return Entry(hook, make_replacement)
 
 
-def problems() -> list[str]:
-    return [p for p in (hook.problem() for hook in REGISTRY) if p]
+def original(target: Any) -> Any:
+    """moto's own object behind an installed replacement (``target`` itself when not replaced)."""
+    return getattr(target, ORIGINAL, target)
 
 
-# Packages whose ``__init__`` waits until one of its own names is used. moto's Step Functions
-# interpreter imports ``moto.batch.utils`` for one enum, and ``moto/batch/__init__.py`` loads
-# Batch's backend, which loads EC2's and ECS's: instance types and offerings of every region
-# and EC2's API model, ~100 MB that stay in the server while the workbook never calls them.
-DEFERRED_PACKAGES = ("moto.batch",)
+def problems(entries: Iterable[Entry]) -> list[str]:
+    return [found for found in (entry.hook.problem() for entry in entries) if found]
 
 
-def defer_package_init(name: str) -> bool:
-    """Import ``name``'s submodules without running its ``__init__``; that runs (once, under a
-    lock) when one of the package's own attributes is first looked up, such as moto's
-    ``batch_backends`` when a Batch request arrives. False when the package is already imported."""
-    if name in sys.modules:
-        return False
-    parent, _, child = name.rpartition(".")
-    owner = importlib.import_module(parent)
-    spec = importlib.util.find_spec(name)
-    if spec is None or spec.loader is None or spec.submodule_search_locations is None:
-        return False
-    module = importlib.util.module_from_spec(spec)  # __path__ is set: submodules import as usual
-    lock = threading.RLock()
+def install(entries: Iterable[Entry]) -> None:
+    """Check every hook, then replace those that have a replacement; idempotent.
 
-    def __getattr__(attribute: str) -> Any:  # noqa: N807 - PEP 562: called for names not yet defined
-        with lock:
-            if vars(module).get("__getattr__") is __getattr__:
-                del module.__getattr__
-                try:
-                    spec.loader.exec_module(module)
-                except BaseException:
-                    module.__getattr__ = __getattr__  # the next use tries again, as a failed import would
-                    raise
-        try:
-            return vars(module)[attribute]
-        except KeyError:
-            raise AttributeError(f"module {name!r} has no attribute {attribute!r}") from None
-
-    module.__getattr__ = __getattr__
-    sys.modules[name] = module
-    setattr(owner, child, module)
-    return True
-
-
-OPENAPI_VALIDATE = register(
-    Hook("moto.apigateway.models", "validate", None,
-         "ImportRestApi/PutRestApi validate the document with openapi_spec_validator, loaded on that first call")
-)
-OPENAPI_ERROR = register(
-    Hook("moto.apigateway.models", "OpenAPIValidationError", None,
-         "ImportRestApi/PutRestApi catch it by the module's name, rebound on that first call")
-)
-# What moto.apigateway.models imports from openapi_spec_validator at its top, only for
-# ImportRestApi/PutRestApi with failOnWarnings: importing it costs ~32 MB (jsonschema's format
-# checkers build an RFC 3987 grammar, pydantic settings...), and the workbook never calls them.
-_OPENAPI_MODULES = ("openapi_spec_validator", "openapi_spec_validator.validation",
-                    "openapi_spec_validator.validation.exceptions")
-
-
-def defer_openapi_validator() -> bool:
-    """Import moto's API Gateway models with stand-ins for openapi_spec_validator's two names;
-    the first validation imports the real ones and rebinds both. False when already imported."""
-    if OPENAPI_VALIDATE.module in sys.modules or _OPENAPI_MODULES[0] in sys.modules:
-        return False
-
-    class NotYetLoaded(Exception):
-        """Stands for OpenAPIValidationError until the validator is loaded: nothing raises it."""
-
-    def validate(*args: Any, **kwargs: Any) -> Any:
-        from openapi_spec_validator import validate as real_validate
-        from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
-
-        # Before the call: moto's ``except OpenAPIValidationError`` reads the module's name when it raises.
-        models.OpenAPIValidationError, models.validate = OpenAPIValidationError, real_validate
-        return real_validate(*args, **kwargs)
-
-    stand_ins = {name: types.ModuleType(name) for name in _OPENAPI_MODULES}
-    stand_ins[_OPENAPI_MODULES[0]].validate = validate  # type: ignore[attr-defined]
-    stand_ins[_OPENAPI_MODULES[-1]].OpenAPIValidationError = NotYetLoaded  # type: ignore[attr-defined]
-    sys.modules.update(stand_ins)
-    try:
-        models = importlib.import_module(OPENAPI_VALIDATE.module)
-    finally:
-        for name in _OPENAPI_MODULES:  # the real package imports as usual from now on
-            if sys.modules.get(name) is stand_ins[name]:
-                del sys.modules[name]
-    return True
-
-
-def configure_moto() -> None:
-    from moto.core.config import default_user_config
-
-    # moto's own ASL interpreter runs executions. Lambda's use_docker stays at its default:
-    # turning it off would swap in moto's canned "simple" backend, and the runtime hook
-    # already keeps every invocation away from Docker.
-    default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
-    # moto's server answers every origin with CORS headers (flask-cors); S3 sends them only when
-    # a bucket's own CORS configuration asks for it, and no other API the workbook uses does.
-    import moto.moto_server.werkzeug_app as werkzeug_app
-
-    werkzeug_app.DISABLE_GLOBAL_CORS = True
-
-
-def install(port: int, access_key_id: str, secret_access_key: str) -> None:
-    """Configure moto and install every service's hooks (called once by the server)."""
-    for package in DEFERRED_PACKAGES:  # first: the service packages below may import moto's
-        defer_package_init(package)
-    defer_openapi_validator()
-    from . import apigateway, awslambda, rekognition, s3, stepfunctions
-
-    configure_moto()
-    awslambda.install(port)
-    stepfunctions.install(access_key_id, secret_access_key)
-    apigateway.install()
-    rekognition.install()
-    s3.install()
-    found = problems()
+    Nothing is replaced when any hook no longer fits moto (:class:`MotoShapeChanged`).
+    """
+    entries = list(entries)
+    found = problems(entries)
     if found:
         raise MotoShapeChanged("; ".join(found))
+    for entry in entries:
+        if entry.build is not None:
+            _replace(entry.hook, entry.build)
+
+
+def _replace(hook: Hook, build: Callable[[Any], Any]) -> None:
+    owner, name, current = hook.resolve()
+    moto_own = original(current)
+    replacement = build(moto_own)
+    # One replacement may stand in several modules (moto imported the function by name into
+    # each), but only for one original: the attribute could not tell which one it replaced.
+    stands_for = original(replacement)
+    if stands_for is not replacement and stands_for is not moto_own:
+        raise ValueError(f"{hook.module}.{hook.attribute}: its replacement already stands for another original")
+    setattr(replacement, ORIGINAL, moto_own)
+    setattr(owner, name, replacement)

@@ -10,6 +10,8 @@ credentials is first held to that principal's policies (``iam/``); everything el
 which keeps the state of every service. Before any of them, a signed request that an
 injected fault rule matches (``faults.py``) is answered with that error. Before moto, a
 browser-style POST object upload is held to its signed policy (``s3/post.py``).
+
+Before it serves, the server installs every service's hooks into moto (:func:`install_moto_hooks`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any
 
 from werkzeug.serving import make_server
 
-from . import config, faults
+from . import config, faults, hooks, lazy_imports
 from .auth import credentials
 from .auth.gate import Gate
 
@@ -53,14 +55,14 @@ class LocalCloudApp:
     def __init__(self, port: int, key: credentials.Credentials) -> None:
         from moto.moto_server.werkzeug_app import create_backend_app
 
-        from . import admin, hooks
+        from . import admin
         from .apigateway import responses as apigateway_responses
         from .awslambda import limits as lambda_limits
         from .awslambda import responses as lambda_responses
         from .iam import enforce as iam_enforce
         from .s3 import post as s3_post
 
-        hooks.install(port, key.access_key_id, key.secret_access_key)
+        install_moto_hooks(port, key)
         self.port = port
         self.gate = Gate(port, credentials.Keyring(key))
         self.moto = _moto_dispatcher()(create_backend_app)
@@ -129,6 +131,46 @@ class LocalCloudApp:
             if refused is not None:
                 return refused
         return self.moto(environ, start_response)
+
+
+def moto_hooks() -> list[hooks.Entry]:
+    """Every service's hooks, in the order they are installed. Imports the service packages, which
+    import moto: the server calls this only once :func:`lazy_imports.defer` has run."""
+    from . import apigateway, awslambda, rekognition, s3, stepfunctions
+
+    return [*lazy_imports.HOOKS, *awslambda.HOOKS, *stepfunctions.HOOKS, *apigateway.HOOKS, *rekognition.HOOKS,
+            *s3.HOOKS]
+
+
+def install_moto_hooks(port: int, key: credentials.Credentials) -> None:
+    """Configure moto and install every service's hooks (once, as the server starts).
+
+    Raises ``hooks.MotoShapeChanged``, and nothing is replaced, when a hook no longer fits moto;
+    the hooks go in before the services are configured, so such a moto stops the start before
+    the vision model is loaded.
+    """
+    lazy_imports.defer()  # before moto_hooks() imports the service packages, and they moto's modules
+    _configure_moto()
+    hooks.install(moto_hooks())
+    from . import awslambda, rekognition, stepfunctions
+
+    awslambda.configure(port)
+    stepfunctions.configure(key.access_key_id, key.secret_access_key)
+    rekognition.configure()
+
+
+def _configure_moto() -> None:
+    from moto.core.config import default_user_config
+
+    # moto's own ASL interpreter runs executions. Lambda's use_docker stays at its default:
+    # turning it off would swap in moto's canned "simple" backend, and the runtime hook
+    # already keeps every invocation away from Docker.
+    default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
+    # moto's server answers every origin with CORS headers (flask-cors); S3 sends them only when
+    # a bucket's own CORS configuration asks for it, and no other API the workbook uses does.
+    import moto.moto_server.werkzeug_app as werkzeug_app
+
+    werkzeug_app.DISABLE_GLOBAL_CORS = True
 
 
 def _moto_dispatcher() -> type:

@@ -29,21 +29,11 @@ from typing import Any
 
 from moto.awslambda.exceptions import LambdaClientError
 
-from ..hooks import Hook, register, wrap
 from . import packages
 
 MAX_ZIPPED_BYTES = 52428800  # "50 MB (zipped, when uploaded through the Lambda API or SDKs)"
 MAX_REQUEST_BYTES = 70167211  # the request limit Lambda's message names
 UNZIPPED_ATTRIBUTE = "_localcloud_unzipped_size"
-
-SET_FUNCTION_CODE = register(
-    Hook("moto.awslambda.models", "LambdaFunction._set_function_code", ("self", "updated_spec"),
-         "CreateFunction and UpdateFunctionCode set the code here; Lambda's package limits are checked around it")
-)
-LAYER_VERSION_INIT = register(
-    Hook("moto.awslambda.models", "LayerVersion.__init__", ("self", "spec", "account_id", "region"),
-         "PublishLayerVersion builds the layer here; Lambda's package limits are checked after it")
-)
 
 
 class RequestEntityTooLarge(LambdaClientError):
@@ -54,7 +44,8 @@ class RequestEntityTooLarge(LambdaClientError):
 
 
 def request_too_large(operation: str) -> RequestEntityTooLarge:
-    return RequestEntityTooLarge(f"Request must be smaller than {MAX_REQUEST_BYTES} bytes for the {operation} operation")
+    return RequestEntityTooLarge(
+        f"Request must be smaller than {MAX_REQUEST_BYTES} bytes for the {operation} operation")
 
 
 def zip_too_large() -> RequestEntityTooLarge:
@@ -191,7 +182,3 @@ def check_request(environ: dict[str, Any], start_response: Callable[..., Any]) -
             return [error.get_body().encode()]
     return None
 
-
-def install() -> None:
-    wrap(SET_FUNCTION_CODE, _checking_function_code)
-    wrap(LAYER_VERSION_INIT, _checking_layer)

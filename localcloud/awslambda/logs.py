@@ -12,22 +12,7 @@ import threading
 import time
 from datetime import datetime, timezone
 
-from ..hooks import Hook, register
-
 LOG_TAIL_BYTES = 4096  # what LogType=Tail returns
-
-CREATE_GROUP = register(
-    Hook("moto.logs.models", "LogsBackend.create_log_group", ("self", "log_group_name", "tags", "kwargs"),
-         "Lambda creates /aws/lambda/NAME on first output")
-)
-ENSURE_STREAM = register(
-    Hook("moto.logs.models", "LogsBackend.ensure_log_stream", ("self", "log_group_name", "log_stream_name"),
-         "each execution environment writes its own stream")
-)
-PUT_EVENTS = register(
-    Hook("moto.logs.models", "LogsBackend.put_log_events",
-         ("self", "log_group_name", "log_stream_name", "log_events"), "function output lands in CloudWatch Logs")
-)
 
 # moto's log streams are not thread-safe; concurrent environments write through this lock.
 _lock = threading.Lock()
@@ -85,8 +70,8 @@ def write(account_id: str, region: str, group: str, stream: str, lines: list[str
           session: str = "") -> None:
     """Append ``lines`` (one event each) to the stream, creating group and stream as needed,
     as far as the function's ``role`` allows."""
-    from moto.logs.models import logs_backends
     from moto.logs.exceptions import ResourceAlreadyExistsException
+    from moto.logs.models import logs_backends
 
     if not lines:
         return

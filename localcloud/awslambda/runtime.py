@@ -36,7 +36,6 @@ from moto.awslambda.exceptions import LambdaClientError
 
 from .. import config
 from ..auth import credentials as auth_credentials
-from ..hooks import Hook, register
 
 # The worker's framing, shared: bootstrap.py is standard library only, so importable here too.
 from . import bootstrap, forkserver, logs, packages, workers
@@ -61,28 +60,13 @@ MAX_ENVIRONMENTS = int(os.environ.get("LOCALCLOUD_LAMBDA_MAX_ENVIRONMENTS", 32))
 CONCURRENT_INITS = int(os.environ.get("LOCALCLOUD_LAMBDA_CONCURRENT_INITS", max(2, os.cpu_count() or 2)))
 BOOTSTRAP = workers.BOOTSTRAP
 
-BACKEND = register(
-    Hook("moto.awslambda.utils", "get_backend", ("account_id", "region"), "the runtime reads functions from moto")
-)
-GET_FUNCTION = register(
-    Hook("moto.awslambda.models", "LambdaBackend.get_function", ("self", "function_name_or_arn", "qualifier"),
-         "the runtime reads the function's configuration and code from moto")
-)
-GET_LAYER = register(
-    Hook("moto.awslambda.models", "LambdaBackend.layers_versions_by_arn", ("self", "layer_version_arn"),
-         "layers are unpacked beside the package")
-)
-FUNCTION_FIELDS = register(
-    Hook("moto.awslambda.models", "LambdaFunction.get_configuration", ("self", "on_create"),
-         "the runtime reads code_bytes, handler, memory_size, timeout, environment_vars, layers, version")
-)
-
 
 class RequestTooLarge(LambdaClientError):
     code = 413
 
     def __init__(self, limit: int, operation: str) -> None:
-        super().__init__("RequestTooLargeException", f"Request must be smaller than {limit} bytes for the {operation} operation")
+        super().__init__("RequestTooLargeException",
+                         f"Request must be smaller than {limit} bytes for the {operation} operation")
 
 
 class TooManyRequests(LambdaClientError):
@@ -732,7 +716,8 @@ def invoke(function: str, payload: bytes | None = None, *, qualifier: str | None
     try:
         json.loads(payload)
     except ValueError as exc:
-        raise LambdaClientError("InvalidRequestContentException", f"Could not parse request body into json: {exc}") from exc
+        raise LambdaClientError("InvalidRequestContentException",
+                                f"Could not parse request body into json: {exc}") from exc
     key = _concurrency_key(spec)
     if not _concurrency.try_acquire(key, reserved):
         raise TooManyRequests()
@@ -741,8 +726,8 @@ def invoke(function: str, payload: bytes | None = None, *, qualifier: str | None
     finally:
         _concurrency.release(key)
     if len(body) > SYNC_RESPONSE_LIMIT:
-        body = json.dumps({"errorMessage": f"Response payload size exceeded maximum allowed payload size ({SYNC_RESPONSE_LIMIT} bytes).",
-                           "errorType": "Function.ResponseSizeTooLarge"}).encode()
+        message = f"Response payload size exceeded maximum allowed payload size ({SYNC_RESPONSE_LIMIT} bytes)."
+        body = json.dumps({"errorMessage": message, "errorType": "Function.ResponseSizeTooLarge"}).encode()
         function_error = "Unhandled"
     log_result = base64.b64encode(logs.tail(lines).encode()).decode() if log_type == "Tail" else None
     return InvokeResult(200, body, function_error, log_result, spec.version)

@@ -17,7 +17,8 @@ source answers, ``responses.py`` the patched handler.
 
 from __future__ import annotations
 
-from .. import config, hooks
+from .. import config
+from ..hooks import Hook, check, wrap
 from . import engine, responses
 
 CANNED_LABELS_NOTE = (
@@ -26,65 +27,62 @@ CANNED_LABELS_NOTE = (
     "what the picture shows."
 )
 
-DETECT_LABELS = hooks.register(
-    hooks.Hook(
-        "moto.rekognition.responses",
-        "RekognitionResponse.detect_labels",
-        ("self",),
-        "DetectLabels must check its input, then answer from the vision model",
-    )
+DETECT_LABELS = Hook(
+    "moto.rekognition.responses",
+    "RekognitionResponse.detect_labels",
+    ("self",),
+    "DetectLabels must check its input, then answer from the vision model",
 )
-S3_BACKENDS = hooks.register(
-    hooks.Hook(
-        "moto.s3.models",
-        "s3_backends",
-        None,
-        "DetectLabels reads S3Object images from moto's S3 state",
-    )
+S3_BACKENDS = Hook(
+    "moto.s3.models",
+    "s3_backends",
+    None,
+    "DetectLabels reads S3Object images from moto's S3 state",
 )
-S3_GET_BUCKET = hooks.register(
-    hooks.Hook(
-        "moto.s3.models",
-        "S3Backend.get_bucket",
-        ("self", "bucket_name"),
-        "DetectLabels refuses a missing bucket or one in another region",
-    )
+S3_GET_BUCKET = Hook(
+    "moto.s3.models",
+    "S3Backend.get_bucket",
+    ("self", "bucket_name"),
+    "DetectLabels refuses a missing bucket or one in another region",
 )
-S3_GET_OBJECT = hooks.register(
-    hooks.Hook(
-        "moto.s3.models",
-        "S3Backend.get_object",
-        ("self", "bucket_name", "key_name", "version_id", "part_number", "return_delete_marker"),
-        "DetectLabels reads the S3Object's key (and version) from moto's S3 state",
-    )
+S3_GET_OBJECT = Hook(
+    "moto.s3.models",
+    "S3Backend.get_object",
+    ("self", "bucket_name", "key_name", "version_id", "part_number", "return_delete_marker"),
+    "DetectLabels reads the S3Object's key (and version) from moto's S3 state",
 )
-S3_KEY_SIZE = hooks.register(
-    hooks.Hook(
-        "moto.s3.models",
-        "FakeKey.size",
-        None,
-        "DetectLabels refuses an S3 object over 15 MB from its size, before reading it",
-    )
+S3_KEY_SIZE = Hook(
+    "moto.s3.models",
+    "FakeKey.size",
+    None,
+    "DetectLabels refuses an S3 object over 15 MB from its size, before reading it",
 )
-S3_KEY_VALUE = hooks.register(
-    hooks.Hook(
-        "moto.s3.models",
-        "FakeKey.value",
-        None,
-        "DetectLabels reads the S3 object's bytes to check the image",
-    )
+S3_KEY_VALUE = Hook(
+    "moto.s3.models",
+    "FakeKey.value",
+    None,
+    "DetectLabels reads the S3 object's bytes to check the image",
 )
 
 
-def install() -> None:
-    """Load the label source and install the Rekognition hooks into moto (idempotent).
+HOOKS = [
+    wrap(DETECT_LABELS, responses.checking_then_detecting),
+    check(S3_BACKENDS),
+    check(S3_GET_BUCKET),
+    check(S3_GET_OBJECT),
+    check(S3_KEY_SIZE),
+    check(S3_KEY_VALUE),
+]
+
+
+def configure() -> None:
+    """Load the label source (called once by the server; idempotent).
 
     Raises ``engine.LabelsUnavailable`` (the server then refuses to start) when the model is
     chosen but cannot be loaded.
     """
     if responses.ENGINE is None and engine.mode() == "model":
         responses.ENGINE = engine.load(config.model_cache_dir())
-    responses._original = hooks.patch(DETECT_LABELS, responses.detect_labels)
 
 
 def labels_note() -> str:

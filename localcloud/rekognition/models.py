@@ -2,7 +2,7 @@
 
 The local cloud runs in one process with moto, so an S3Object is read straight from
 moto's S3 backend (no HTTP round trip, no credentials), the way Rekognition reads the
-caller's bucket in AWS. The S3 internals used here are registered hooks (see
+caller's bucket in AWS. The S3 internals used here are listed hooks (``HOOKS`` in
 ``__init__.py``), so a moto upgrade that moves them stops the server with a clear message.
 """
 

@@ -18,28 +18,30 @@ from . import checks, labels, models
 from .engine import VisionEngine
 from .exceptions import SerializationException
 
-# Set by install(): moto's original handler (the canned answer), and the vision engine,
-# None when LOCALCLOUD_LABELS=canned.
-_original: Callable[[Any], str] | None = None
+# Set by rekognition.configure(): the vision engine, None when LOCALCLOUD_LABELS=canned.
 ENGINE: VisionEngine | None = None
 
 
-def detect_labels(self: Any) -> str:
-    """DetectLabels: AWS's input checks, then labels for this image, filtered as AWS does."""
-    request = checks.parse_request(_body(self))
-    data = models.image_bytes(request, self.current_account, self.region)
-    checks.classify_image(data)
-    if ENGINE is None:
-        return _canned(self, request)
-    found = ENGINE.detect(data).labels if "GENERAL_LABELS" in request.features else []
-    kept = labels.apply_filters(found, request.filters)
-    wire = checks.select_labels([label.to_wire() for label in kept], request.min_confidence, request.max_labels)
-    return json.dumps({"Labels": wire, "LabelModelVersion": ENGINE.model_version})
+def checking_then_detecting(original: Callable[[Any], str]) -> Callable[[Any], str]:
+    """The replacement handler; ``original`` is moto's, whose canned answer serves LOCALCLOUD_LABELS=canned."""
+
+    def detect_labels(self: Any) -> str:
+        """DetectLabels: AWS's input checks, then labels for this image, filtered as AWS does."""
+        request = checks.parse_request(_body(self))
+        data = models.image_bytes(request, self.current_account, self.region)
+        checks.classify_image(data)
+        if ENGINE is None:
+            return _canned(original(self), request)
+        found = ENGINE.detect(data).labels if "GENERAL_LABELS" in request.features else []
+        kept = labels.apply_filters(found, request.filters)
+        wire = checks.select_labels([label.to_wire() for label in kept], request.min_confidence, request.max_labels)
+        return json.dumps({"Labels": wire, "LabelModelVersion": ENGINE.model_version})
+
+    return detect_labels
 
 
-def _canned(self: Any, request: checks.DetectLabelsRequest) -> str:
-    assert _original is not None, "rekognition.install() was not called"
-    answer = json.loads(_original(self))
+def _canned(moto_answer: str, request: checks.DetectLabelsRequest) -> str:
+    answer = json.loads(moto_answer)
     canned = answer.get("Labels", []) if "GENERAL_LABELS" in request.features else []
     kept = labels.apply_filters([labels.Label.from_wire(label) for label in canned], request.filters)
     names = {label.name for label in kept}

@@ -28,80 +28,80 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import hooks
+from ..hooks import Hook, check, wrap
 from .lifecycle import LifecycleError, expire
 from .lifecycle import run as run_lifecycle
 
-POST_HANDLER = hooks.register(hooks.Hook(
+POST_HANDLER = Hook(
     "moto.s3.responses", "S3Response._bucket_response_post", ("self", "request", "bucket_name"),
     "an accepted POST object upload is stored with its Content-Type and metadata before its notification",
-))
-SUBDOMAIN_BUCKETS = hooks.register(hooks.Hook(
+)
+SUBDOMAIN_BUCKETS = Hook(
     "moto.s3.responses", "S3Response.subdomain_based_buckets", ("request",),
     "the front door finds a POST upload's bucket in the host (virtual-host style) as moto does",
-))
-BUCKET_FROM_URL = hooks.register(hooks.Hook(
+)
+BUCKET_FROM_URL = Hook(
     "moto.s3.utils", "bucket_name_from_url", ("url",),
     "the front door finds a POST upload's bucket in the host (virtual-host style) as moto does",
-))
-S3_BACKENDS = hooks.register(hooks.Hook(
+)
+S3_BACKENDS = Hook(
     "moto.s3.models", "s3_backends", None,
     "the front door leaves a POST to a missing bucket to moto; lifecycle runs read every bucket",
-))
-PUT_OBJECT = hooks.register(hooks.Hook(
+)
+PUT_OBJECT = Hook(
     "moto.s3.models", "S3Backend.put_object",
     ("self", "bucket_name", "key_name", "value", "storage", "etag", "multipart", "encryption", "kms_key_id",
      "bucket_key_enabled", "lock_mode", "lock_legal_status", "lock_until", "checksum_value", "request_method",
      "disable_notification"),
     "a POST upload is stored without moto's notification, which is sent once the metadata is set",
-))
-SEND_EVENT = hooks.register(hooks.Hook(
+)
+SEND_EVENT = Hook(
     "moto.s3.notifications", "send_event", ("account_id", "event_name", "bucket", "key"),
     "POST uploads notify ObjectCreated:Post, lifecycle expiry LifecycleExpiration:*",
-))
-METADATA_FROM_FIELDS = hooks.register(hooks.Hook(
+)
+METADATA_FROM_FIELDS = Hook(
     "moto.s3.utils", "metadata_from_headers", ("headers",),
     "a POST upload's Content-Type, REST headers and x-amz-meta-* fields become the object's metadata",
-))
-CANNED_ACL = hooks.register(hooks.Hook(
+)
+CANNED_ACL = Hook(
     "moto.s3.models", "get_canned_acl", ("acl",), "a POST upload's acl field sets the object's ACL",
-))
-MULTIPART_INIT = hooks.register(hooks.Hook(
+)
+MULTIPART_INIT = Hook(
     "moto.s3.models", "FakeMultipart.__init__",
     ("self", "key_name", "metadata", "account_id", "region_name", "storage", "tags", "acl", "sse_encryption",
      "kms_key_id"),
     "lifecycle's AbortIncompleteMultipartUpload needs the upload's start time, which moto does not keep",
-))
-LIFECYCLE_RULE = hooks.register(hooks.Hook(
+)
+LIFECYCLE_RULE = Hook(
     "moto.s3.models", "LifecycleRule.__init__",
     ("self", "rule_id", "prefix", "lc_filter", "status", "expiration_days", "expiration_date", "transitions",
      "expired_object_delete_marker", "nve_noncurrent_days", "noncurrent_version_transitions", "aimu_days"),
     "lifecycle runs read each rule's id, status, filter, expiration and abort days",
-))
-LIFECYCLE_FILTER = hooks.register(hooks.Hook(
+)
+LIFECYCLE_FILTER = Hook(
     "moto.s3.models", "LifecycleFilter.__init__", ("self", "prefix", "tag", "and_filter"),
     "lifecycle runs select objects by the rule's prefix, tag or And filter",
-))
-LIFECYCLE_AND_FILTER = hooks.register(hooks.Hook(
+)
+LIFECYCLE_AND_FILTER = Hook(
     "moto.s3.models", "LifecycleAndFilter.__init__", ("self", "prefix", "tags"),
     "lifecycle runs select objects by the And filter's prefix and tags",
-))
-OBJECT_TAGGING = hooks.register(hooks.Hook(
+)
+OBJECT_TAGGING = Hook(
     "moto.s3.models", "S3Backend.get_object_tagging", ("self", "key"),
     "lifecycle rules with tag filters read the object's tags",
-))
-DELETE_OBJECT = hooks.register(hooks.Hook(
+)
+DELETE_OBJECT = Hook(
     "moto.s3.models", "S3Backend.delete_object", ("self", "bucket_name", "key_name", "version_id", "bypass"),
     "lifecycle expiry places a delete marker in a versioned bucket",
-))
-INVOKE_FUNCTION = hooks.register(hooks.Hook(
+)
+INVOKE_FUNCTION = Hook(
     "moto.s3.notifications", "_invoke_awslambda", ("account_id", "event_body", "fn_arn", "region_name"),
     "S3 invokes a function only when the function's resource-based policy lets s3.amazonaws.com do so",
-))
-ABORT_UPLOAD = hooks.register(hooks.Hook(
+)
+ABORT_UPLOAD = Hook(
     "moto.s3.models", "S3Backend.abort_multipart_upload", ("self", "bucket_name", "multipart_id"),
     "lifecycle's AbortIncompleteMultipartUpload aborts old uploads",
-))
+)
 
 
 def _recording_start_time(original: Any) -> Any:
@@ -130,13 +130,30 @@ def _only_when_permitted(original: Any) -> Any:
     return _invoke_awslambda
 
 
-def install() -> None:
-    """Install the S3 hooks into moto (idempotent)."""
-    from . import responses
+def _storing_post_uploads(original: Any) -> Any:
+    # responses.py reads forms with werkzeug: imported when the server installs the hooks, not in notebooks.
+    from .responses import storing_post_uploads
 
-    responses._original = hooks.patch(POST_HANDLER, responses.bucket_response_post)
-    hooks.wrap(MULTIPART_INIT, _recording_start_time)
-    hooks.wrap(INVOKE_FUNCTION, _only_when_permitted)
+    return storing_post_uploads(original)
 
 
-__all__ = ["LifecycleError", "expire", "install", "run_lifecycle"]
+HOOKS = [
+    wrap(POST_HANDLER, _storing_post_uploads),
+    check(SUBDOMAIN_BUCKETS),
+    check(BUCKET_FROM_URL),
+    check(S3_BACKENDS),
+    check(PUT_OBJECT),
+    check(SEND_EVENT),
+    check(METADATA_FROM_FIELDS),
+    check(CANNED_ACL),
+    wrap(MULTIPART_INIT, _recording_start_time),
+    check(LIFECYCLE_RULE),
+    check(LIFECYCLE_FILTER),
+    check(LIFECYCLE_AND_FILTER),
+    check(OBJECT_TAGGING),
+    check(DELETE_OBJECT),
+    wrap(INVOKE_FUNCTION, _only_when_permitted),
+    check(ABORT_UPLOAD),
+]
+
+__all__ = ["HOOKS", "LifecycleError", "expire", "run_lifecycle"]

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import importlib
 
-from ..hooks import Hook, register
+from ..hooks import Hook
 
-PARSER_API = register(
-    Hook("moto.stepfunctions.parser.api", "InvalidDefinition", None,
-         "CreateStateMachine's InvalidDefinition (and the parser's other API errors) need their code on the wire")
-)
+PARSER_API = Hook(
+    "moto.stepfunctions.parser.api", "InvalidDefinition", None,
+    "CreateStateMachine's InvalidDefinition (and the parser's other API errors) need their code on the wire")
 
 
-def install() -> None:
+def give_codes() -> None:
+    """Copy each error class's ``code`` into its ``TYPE`` (called once by the server; idempotent)."""
     from moto.core.exceptions import AWSError
 
     module = importlib.import_module(PARSER_API.module)

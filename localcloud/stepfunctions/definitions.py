@@ -14,12 +14,11 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from ..hooks import Hook, register, wrap
+from ..hooks import Hook
 
-PARSE = register(
-    Hook("moto.stepfunctions.parser.asl.parse.asl_parser", "AmazonStateLanguageParser.parse", ("definition",),
-         "every execution parses its state machine's definition with it")
-)
+PARSE = Hook(
+    "moto.stepfunctions.parser.asl.parse.asl_parser", "AmazonStateLanguageParser.parse", ("definition",),
+    "every execution parses its state machine's definition with it")
 # Enough for every state machine a workbook or a test run creates; bounds the trees kept.
 MAX_DEFINITIONS = 256
 
@@ -36,7 +35,3 @@ def _tree_read_once(original: Callable[[str], tuple[Any, Any]]) -> Callable[[str
         return Preprocessor().visit(tree), tree
 
     return parse
-
-
-def install() -> None:
-    wrap(PARSE, _tree_read_once)

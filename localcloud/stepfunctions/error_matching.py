@@ -12,13 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..hooks import Hook, register, wrap
+from ..hooks import Hook
 
-ERROR_EQUALS = register(
-    Hook("moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl",
-         "ErrorEqualsDecl._eval_body", ("self", "env"),
-         "it decides whether a Retrier's or Catcher's ErrorEquals matches the error")
-)
+ERROR_EQUALS = Hook(
+    "moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl",
+    "ErrorEqualsDecl._eval_body", ("self", "env"),
+    "it decides whether a Retrier's or Catcher's ErrorEquals matches the error")
 
 
 def _runtime_errors_never_match(original: Callable[..., None]) -> Callable[..., None]:
@@ -36,7 +35,3 @@ def _runtime_errors_never_match(original: Callable[..., None]) -> Callable[..., 
         original(self, env)
 
     return _eval_body
-
-
-def install() -> None:
-    wrap(ERROR_EQUALS, _runtime_errors_never_match)

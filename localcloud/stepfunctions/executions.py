@@ -20,23 +20,20 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from ..hooks import Hook, register, wrap
+from ..hooks import Hook
 from . import limits
 
-START_EXECUTION = register(
-    Hook("moto.stepfunctions.parser.models", "StepFunctionsParserBackend.start_execution",
-         ("self", "state_machine_arn", "name", "execution_input", "trace_header"),
-         "it starts executions without generating a name, validating it, or checking the input size")
-)
-DESCRIBE_EXECUTION = register(
-    Hook("moto.stepfunctions.responses", "StepFunctionResponse.describe_execution", ("self",),
-         "it writes a string output without JSON-encoding it")
-)
-IDEMPOTENCY = register(
-    Hook("moto.stepfunctions.models", "StateMachine._handle_name_input_idempotency",
-         ("self", "name", "execution_input"),
-         "the interpreter backend relies on it for AWS's same-name/same-input rule")
-)
+START_EXECUTION = Hook(
+    "moto.stepfunctions.parser.models", "StepFunctionsParserBackend.start_execution",
+    ("self", "state_machine_arn", "name", "execution_input", "trace_header"),
+    "it starts executions without generating a name, validating it, or checking the input size")
+DESCRIBE_EXECUTION = Hook(
+    "moto.stepfunctions.responses", "StepFunctionResponse.describe_execution", ("self",),
+    "it writes a string output without JSON-encoding it")
+IDEMPOTENCY = Hook(
+    "moto.stepfunctions.models", "StateMachine._handle_name_input_idempotency",
+    ("self", "name", "execution_input"),
+    "the interpreter backend relies on it for AWS's same-name/same-input rule")
 
 
 def _start_execution(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -71,8 +68,3 @@ def _output_as_json(original: Callable[..., Any]) -> Callable[..., Any]:
         return result
 
     return describe_execution
-
-
-def install() -> None:
-    wrap(START_EXECUTION, _start_execution)
-    wrap(DESCRIBE_EXECUTION, _output_as_json)

@@ -11,12 +11,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from ..hooks import Hook, register, wrap
+from ..hooks import Hook
 
-ASSIGNED_VARIABLES = register(
-    Hook("moto.stepfunctions.parser.asl.eval.variable_store", "VariableStore.get_assigned_variables", ("self",),
-         "it renders the assignedVariables of a state's exit event")
-)
+ASSIGNED_VARIABLES = Hook(
+    "moto.stepfunctions.parser.asl.eval.variable_store", "VariableStore.get_assigned_variables", ("self",),
+    "it renders the assignedVariables of a state's exit event")
 
 
 def _as_json(original: Callable[..., dict[str, str]]) -> Callable[..., dict[str, str]]:
@@ -27,7 +26,3 @@ def _as_json(original: Callable[..., dict[str, str]]) -> Callable[..., dict[str,
         }
 
     return get_assigned_variables
-
-
-def install() -> None:
-    wrap(ASSIGNED_VARIABLES, _as_json)

@@ -13,13 +13,13 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from ..hooks import Hook, register, wrap
+from ..hooks import Hook
 
 PARSERS = [
-    register(Hook("moto.stepfunctions.parser.asl.utils.json_path", "parse", ("path", "debug"),
-                  "the interpreter parses every JSONPath it reads with it")),
-    register(Hook("moto.stepfunctions.parser.asl.component.common.path.result_path", "parse", ("string",),
-                  "ResultPath parses its path with it at every state")),
+    Hook("moto.stepfunctions.parser.asl.utils.json_path", "parse", ("path", "debug"),
+         "the interpreter parses every JSONPath it reads with it"),
+    Hook("moto.stepfunctions.parser.asl.component.common.path.result_path", "parse", ("string",),
+         "ResultPath parses its path with it at every state"),
 ]
 # Paths come from definitions; this bounds the memory a very large number of them could take.
 MAX_PATHS = 4096
@@ -27,8 +27,3 @@ MAX_PATHS = 4096
 
 def _parsed_once(original: Callable[..., Any]) -> Callable[..., Any]:
     return functools.lru_cache(maxsize=MAX_PATHS)(original)
-
-
-def install() -> None:
-    for hook in PARSERS:
-        wrap(hook, _parsed_once)

@@ -33,40 +33,35 @@ import uuid
 from collections.abc import Callable
 from typing import Any, Final
 
-from ..hooks import Hook, patch, register, wrap
+from ..hooks import Hook
 
 _MOTO_JSONATA = "moto.stepfunctions.parser.asl.jsonata.jsonata"
 _MOTO_STRINGS = "moto.stepfunctions.parser.asl.component.common.string.string_expression"
 
-EVALUATOR = register(
-    Hook(_MOTO_JSONATA, "_eval_jsonata", None, "moto's JSONata evaluator is a stub that calls this pointer")
-)
-STUB = register(
-    Hook(_MOTO_JSONATA, "eval_jsonata_expression", ("jsonata_expression",),
-         "every JSONata evaluation goes through this stub, which calls _eval_jsonata")
-)
+EVALUATOR = Hook(
+    _MOTO_JSONATA, "_eval_jsonata", None, "moto's JSONata evaluator is a stub that calls this pointer")
+STUB = Hook(
+    _MOTO_JSONATA, "eval_jsonata_expression", ("jsonata_expression",),
+    "every JSONata evaluation goes through this stub, which calls _eval_jsonata")
 ENCODERS = [
-    register(Hook(module, "encode_jsonata_variable_declarations", ("bindings",),
-                  "it writes $states and Assign variables into the JSONata program text"))
+    Hook(module, "encode_jsonata_variable_declarations", ("bindings",),
+         "it writes $states and Assign variables into the JSONata program text")
     for module in (
         _MOTO_JSONATA,
         "moto.stepfunctions.parser.asl.eval.states",
         "moto.stepfunctions.parser.asl.eval.variable_store",
     )
 ]
-AWS_FUNCTIONS = register(
-    Hook(_MOTO_STRINGS, "get_intrinsic_functions_declarations", ("variable_references",),
-         "it declares Step Functions' own JSONata functions; $uuid, $hash and $parse are native here")
-)
-STRING_JSONATA = register(
-    Hook(_MOTO_STRINGS, "StringJSONata._eval_body", ("self", "env"),
-         "a failing {% %} expression must fail the state with States.QueryEvaluationError")
-)
-ADD_EVENT = register(
-    Hook("moto.stepfunctions.parser.asl.eval.event.event_manager", "EventManager.add_event",
-         ("self", "context", "event_type", "event_details", "timestamp", "update_source_event_id"),
-         "a Task state records its failure's event again; an EvaluationFailed must appear once")
-)
+AWS_FUNCTIONS = Hook(
+    _MOTO_STRINGS, "get_intrinsic_functions_declarations", ("variable_references",),
+    "it declares Step Functions' own JSONata functions; $uuid, $hash and $parse are native here")
+STRING_JSONATA = Hook(
+    _MOTO_STRINGS, "StringJSONata._eval_body", ("self", "env"),
+    "a failing {% %} expression must fail the state with States.QueryEvaluationError")
+ADD_EVENT = Hook(
+    "moto.stepfunctions.parser.asl.eval.event.event_manager", "EventManager.add_event",
+    ("self", "context", "event_type", "event_details", "timestamp", "update_source_event_id"),
+    "a Task state records its failure's event again; an EvaluationFailed must appear once")
 
 # Marks a declaration written by encode_declarations(): "$name:=/*localcloud:json*/<json>;".
 # A JSONata comment, so the text stays a valid program when it is not lifted.
@@ -307,12 +302,3 @@ def _failing_as_query_evaluation_error(original: Callable[..., None]) -> Callabl
             raise
 
     return _eval_body
-
-
-def install() -> None:
-    patch(EVALUATOR, evaluate)
-    for hook in ENCODERS:
-        patch(hook, encode_declarations)
-    wrap(AWS_FUNCTIONS, _without_native_functions)
-    wrap(STRING_JSONATA, _failing_as_query_evaluation_error)
-    wrap(ADD_EVENT, _add_event_once)

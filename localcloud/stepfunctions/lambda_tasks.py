@@ -15,18 +15,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..hooks import Hook, register, wrap
+from ..hooks import Hook
 
-PLAIN_ARN_ERRORS = register(
-    Hook("moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda",
-         "StateTaskLambda._from_error", ("self", "env", "ex"),
-         "it names the failure of a Task whose Resource is a function ARN")
-)
-SERVICE_ERROR_NAMES = register(
-    Hook("moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_lambda",
-         "StateTaskServiceLambda._error_cause_from_client_error", ("client_error",),
-         "it gives the Lambda.<Code> name and cause that lambda:invoke tasks report")
-)
+PLAIN_ARN_ERRORS = Hook(
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda",
+    "StateTaskLambda._from_error", ("self", "env", "ex"),
+    "it names the failure of a Task whose Resource is a function ARN")
+SERVICE_ERROR_NAMES = Hook(
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_lambda",
+    "StateTaskServiceLambda._error_cause_from_client_error", ("client_error",),
+    "it gives the Lambda.<Code> name and cause that lambda:invoke tasks report")
 
 
 def _named_after_lambda_error_code(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -53,7 +51,3 @@ def _named_after_lambda_error_code(original: Callable[..., Any]) -> Callable[...
         )
 
     return _from_error
-
-
-def install() -> None:
-    wrap(PLAIN_ARN_ERRORS, _named_after_lambda_error_code)

@@ -17,13 +17,13 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-from ..hooks import Hook, patch, register
+from ..hooks import Hook
 
 MAX_PAYLOAD_BYTES: Final[int] = 262_144
 
 SIZE_CHECKS = [
-    register(Hook(module, "is_within_size_quota", ("value",),
-                  "moto's interpreter decides States.DataLimitExceeded with it"))
+    Hook(module, "is_within_size_quota", ("value",),
+         "moto's interpreter decides States.DataLimitExceeded with it")
     for module in (
         "moto.stepfunctions.parser.quotas",
         "moto.stepfunctions.parser.asl.component.state.state",
@@ -54,8 +54,3 @@ def check_execution_input(execution_input: str | None) -> None:
 
     if execution_input is not None and len(execution_input.encode("utf-8")) > MAX_PAYLOAD_BYTES:
         raise ValidationException(INPUT_TOO_LARGE)
-
-
-def install() -> None:
-    for hook in SIZE_CHECKS:
-        patch(hook, is_within_size_quota)

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..hooks import Hook, patch, register
+from ..hooks import Hook
 
-SCOPES = register(
-    Hook("moto.stepfunctions.parser.asl.parse.preprocessor", "Preprocessor._query_language_per_scope", None,
-         "moto shares one list of QueryLanguage scopes between parses; a refused definition leaves its scope on it")
-)
+SCOPES = Hook(
+    "moto.stepfunctions.parser.asl.parse.preprocessor", "Preprocessor._query_language_per_scope", None,
+    "moto shares one list of QueryLanguage scopes between parses; a refused definition leaves its scope on it")
 
 
 class ScopesPerParse:
@@ -28,7 +27,3 @@ class ScopesPerParse:
         if instance is None:
             return self
         return instance.__dict__.setdefault("_localcloud_query_language_scopes", [])
-
-
-def install() -> None:
-    patch(SCOPES, ScopesPerParse())

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..auth.credentials import Credentials
-from ..hooks import Hook, patch, register
+from ..hooks import Hook
 from .clients import Clients
 
 _PARSER = "moto.stepfunctions.parser.asl.component.state.exec.state_task"
@@ -34,8 +34,8 @@ MODULES = (
     f"{_PARSER}.service.state_task_service_sqs",
     f"{_PARSER}.service.state_task_service_events",
 )
-HOOKS = [register(Hook(module, "boto_client_for", ("region", "service", "state_credentials"),
-                       "Step Functions signs its service calls with it")) for module in MODULES]
+CLIENT_FACTORIES = [Hook(module, "boto_client_for", ("region", "service", "state_credentials"),
+                         "Step Functions signs its service calls with it") for module in MODULES]
 
 INSTANCE = "instance"  # the signer of calls made without a role
 
@@ -77,7 +77,13 @@ def signing_as_the_role(clients: Clients, roles: RoleSessions, instance_key: Cre
     return boto_client_for
 
 
-def install(access_key_id: str, secret_access_key: str) -> None:
+# Set once by configure(), when the server starts: the instance's key is known only then.
+_signing: Callable[..., Any] | None = None
+
+
+def configure(access_key_id: str, secret_access_key: str) -> None:
+    """Sign the interpreter's service calls with this instance's key when no role applies."""
+    global _signing
     from moto.settings import moto_server_port
     from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
 
@@ -86,7 +92,12 @@ def install(access_key_id: str, secret_access_key: str) -> None:
 
     # 127.0.0.1, the address the server listens on: "localhost" may resolve to ::1 first.
     clients = Clients(config.endpoint_url(moto_server_port()), TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS)
-    replacement = signing_as_the_role(clients, RoleSessions(credentials.issue_for_role),
-                                      Credentials(access_key_id, secret_access_key))
-    for hook in HOOKS:
-        patch(hook, replacement)
+    _signing = signing_as_the_role(clients, RoleSessions(credentials.issue_for_role),
+                                   Credentials(access_key_id, secret_access_key))
+
+
+def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+    """Replaces moto's ``boto_client_for`` in every module of :data:`MODULES`."""
+    if _signing is None:
+        raise RuntimeError("stepfunctions.configure() was not called: no key to sign service calls with")
+    return _signing(region, service, state_credentials)
