@@ -18,7 +18,6 @@ from .aws_errors import REKOGNITION_REGIONS
 from .workbook import Workbook
 
 
-
 @dataclass(frozen=True)
 class Check:
     name: str
@@ -66,6 +65,11 @@ def _identity(wb: Workbook) -> str:
     return f"signed in as {arn.split(':', 5)[-1]}"
 
 
+def _detect_labels_once(wb: Workbook) -> str:
+    labels = wb.client("rekognition").detect_labels(Image={"Bytes": _tiny_png()}, MaxLabels=1)["Labels"]
+    return f"DetectLabels answered with {len(labels)} label(s)"
+
+
 def run(wb: Workbook) -> Report:
     """Read-only checks; nothing is created."""
     where = "the local cloud" if wb.is_local else "AWS"
@@ -75,7 +79,7 @@ def run(wb: Workbook) -> Report:
         Check("region", wb.is_local or wb.region in REKOGNITION_REGIONS,
               f"{wb.region} on {where}" if wb.is_local or wb.region in REKOGNITION_REGIONS
               else str(aws_errors.region_problem(wb.region))),
-        _call("rekognition", lambda: f"DetectLabels answered with {len(wb.client('rekognition').detect_labels(Image={'Bytes': _tiny_png()}, MaxLabels=1)['Labels'])} label(s)",
+        _call("rekognition", lambda: _detect_labels_once(wb),
               "The workbook needs rekognition:DetectLabels in this region.", "rekognition:DetectLabels"),
     ])
     for name, service, list_call, action in _LISTS:
