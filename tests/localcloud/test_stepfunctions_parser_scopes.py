@@ -58,9 +58,10 @@ def test_a_refused_jsonata_state_does_not_break_later_jsonpath_definitions(clien
 def test_each_parse_has_its_own_scopes():
     from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 
+    from localcloud import hooks, stepfunctions
     from localcloud.stepfunctions import parser_scopes
 
-    parser_scopes.install()
+    hooks.install(entry for entry in stepfunctions.HOOKS if entry.hook is parser_scopes.SCOPES)
     first, second = Preprocessor(), Preprocessor()
     first._query_language_per_scope.append("left behind")
     assert second._query_language_per_scope == []
