@@ -16,7 +16,7 @@ module is the client side (notebooks, tests, the CLI) and imports neither moto n
     iam.denials(endpoint)            # what was refused, newest last, with AWS's message
     iam.set_mode(endpoint, "report") # or "enforce", "off"
 
-See ``docs/fidelity/iam.md`` for what is evaluated and what is not.
+See ``docs/localcloud/fidelity/iam.md`` for what is evaluated and what is not.
 """
 
 from __future__ import annotations

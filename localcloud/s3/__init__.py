@@ -15,7 +15,7 @@ moto 5.2.5 keeps S3's state. What it lacks, added here:
   --days N``, or :func:`expire`.
 
 The signature of a POST form is not verified (moto verifies none); see
-``docs/fidelity/s3.md`` for what matches AWS and what differs.
+``docs/localcloud/fidelity/s3.md`` for what matches AWS and what differs.
 
 Layout (moto-like): ``exceptions.py`` S3's error documents, ``form.py`` the form as S3
 reads it, ``policy.py`` the policy's rules (pure), ``post.py`` the front door's check,

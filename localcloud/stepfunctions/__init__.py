@@ -16,7 +16,7 @@ each in its module:
 * ``service_calls`` — its calls to Lambda and other services are signed with the state machine
   role's credentials, through clients reused across tasks (``clients``).
 
-What still differs from AWS is listed in ``docs/fidelity/stepfunctions.md``. Every moto internal this
+What still differs from AWS is listed in ``docs/localcloud/fidelity/stepfunctions.md``. Every moto internal this
 package replaces or relies on is in :data:`HOOKS`, in the order the server installs them.
 """
 
