@@ -28,10 +28,16 @@ def render(report: dict[str, Any]) -> str:
         "warm execution environments",
         [f"{name}: {count}" for name, count in sorted(report["warm_environments"].items())],
     )
-    lines += _section("state machines", [f"{m['name']}  ({m['type']}, {m['region']})" for m in report["state_machines"]])
+    lines += _section(
+        "state machines",
+        [f"{m['name']}  ({m['type']}, {m['region']})" for m in report["state_machines"]],
+    )
     lines += _section(
         "recent executions",
-        [f"{e['status']:<9} {e['state_machine']}/{e['name']}  started {e['start']}" for e in report["recent_executions"]],
+        [
+            f"{e['status']:<9} {e['state_machine']}/{e['name']}  started {e['start']}"
+            for e in report["recent_executions"]
+        ],
     )
     apis = []
     for api in report["rest_apis"]:

@@ -1,11 +1,11 @@
 """Wire side of the API Gateway data plane: one WSGI call per API request.
 
 Checks happen in API Gateway's order: body size, API and stage, the stage's throttling,
-resource and method, API key, then the integration. Every answer, from the integration or from the gateway itself, carries
-``x-amzn-RequestId`` (the ``requestContext.requestId`` the integration saw) and
-``x-amz-apigw-id`` (the extended request id); gateway errors add ``x-amzn-ErrorType``. A gateway
-error becomes its answer in :mod:`.gateway_responses`, which applies the deployed API's own
-customisation (PutGatewayResponse) of it, if any.
+resource and method, API key, then the integration. Every answer, from the integration or
+from the gateway itself, carries ``x-amzn-RequestId`` (the ``requestContext.requestId`` the
+integration saw) and ``x-amz-apigw-id`` (the extended request id); gateway errors add
+``x-amzn-ErrorType``. A gateway error becomes its answer in :mod:`.gateway_responses`, which
+applies the deployed API's own customisation (PutGatewayResponse) of it, if any.
 """
 
 from __future__ import annotations

@@ -156,8 +156,9 @@ class Gate:
             log.warning("refused a request for host %r (%s %s, Origin %r): only the loopback on port %d is "
                         "served; a web page may be trying DNS rebinding", host, environ.get("REQUEST_METHOD"),
                         environ.get("PATH_INFO"), environ.get("HTTP_ORIGIN"), self.port)
-        return _plain(environ, start_response, 403, f"Forbidden: the local cloud serves only http://127.0.0.1:{self.port} "
-                                           f"(or localhost), not host {host!r}")
+        return _plain(environ, start_response, 403,
+                      f"Forbidden: the local cloud serves only http://127.0.0.1:{self.port} "
+                      f"(or localhost), not host {host!r}")
 
     # --- 2. the local cloud's own endpoints -----------------------------------------------
 
@@ -169,7 +170,8 @@ class Gate:
         if browser:
             log.warning("refused a browser request to %s (it carried %s)", environ.get("PATH_INFO"),
                         ", ".join(h[5:].replace("_", "-").title() for h in browser))
-            return _plain(environ, start_response, 403, "Forbidden: the local cloud's own endpoints do not answer browsers")
+            return _plain(environ, start_response, 403,
+                          "Forbidden: the local cloud's own endpoints do not answer browsers")
         content_type = environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
         if environ.get("CONTENT_LENGTH") not in (None, "", "0") and content_type not in _ADMIN_BODY_TYPES:
             return _plain(environ, start_response, 415, f"Unsupported Media Type: send a JSON body (Content-Type: "
