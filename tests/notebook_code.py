@@ -1,9 +1,9 @@
 """The Lambda code a committed notebook writes, for the handler tests.
 
 The notebooks are the single source of a function's code: each writes it with one
-``%%writefile functions/NAME.py`` cell and, for longer code, ``%%writefile -a`` cells after it. The handler tests take the code from that cell,
-not from ``notebooks/functions/`` (not committed, and possibly edited by a learner), so they
-test exactly what the notebook deploys.
+``%%writefile functions/NAME.py`` cell and, for longer code, ``%%writefile -a`` cells after
+it. The handler tests take the code from that cell, not from ``notebooks/functions/`` (not
+committed, and possibly edited by a learner), so they test exactly what the notebook deploys.
 """
 
 from __future__ import annotations

@@ -66,7 +66,9 @@ def test_deploy_before_writefile_says_which_cell_to_run(wb, tmp_path):
 
 def test_function_error_is_raised_with_type_message_and_log(wb, tmp_path):
     path = tmp_path / "result_store.py"
-    path.write_text("def handler(event, context):\n    print('about to fail')\n    raise ValueError('no id in event')\n")
+    path.write_text("def handler(event, context):\n"
+                    "    print('about to fail')\n"
+                    "    raise ValueError('no id in event')\n")
     lambdas.deploy(wb, "result_store", source=path)
     with pytest.raises(lambdas.FunctionFailed) as failed:
         lambdas.invoke(wb, "result_store", {})

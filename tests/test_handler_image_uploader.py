@@ -139,10 +139,10 @@ def test_storing_the_same_bytes_twice_gives_the_same_answer_and_one_object(uploa
           "content_type": "image/png"}, "staging.bucket must be this function's bucket handler-uploader-images-"),
         ({"id": _sha(TINY_PNG), "staging": {"bucket": "BUCKET", "key": "images/x.png"}, "content_type": "image/png"},
          f"staging.key must be staging/{_sha(TINY_PNG)}"),
-        ({"id": _sha(TINY_PNG), "staging": {"bucket": "BUCKET", "key": "uploads/../images/x"}, "content_type": "image/png"},
-         "or an upload's key (uploads/ and 32 hex characters)"),
-        ({"id": _sha(TINY_PNG), "staging": {"bucket": "BUCKET", "key": "uploads/" + "a" * 31}, "content_type": "image/png"},
-         "or an upload's key"),
+        ({"id": _sha(TINY_PNG), "staging": {"bucket": "BUCKET", "key": "uploads/../images/x"},
+          "content_type": "image/png"}, "or an upload's key (uploads/ and 32 hex characters)"),
+        ({"id": _sha(TINY_PNG), "staging": {"bucket": "BUCKET", "key": "uploads/" + "a" * 31},
+          "content_type": "image/png"}, "or an upload's key"),
     ],
 )
 def test_a_malformed_event_is_refused_with_invalid_event(uploader, bucket, event, message):

@@ -1,4 +1,5 @@
-"""image_checks, as provided (notebooks/provided/) and deployed by 05: format, structure and size of an upload, stdlib only.
+"""image_checks, as provided (notebooks/provided/) and deployed by 05: format, structure and size
+of an upload, stdlib only.
 
 Every file of data/bad/ is refused with its exact status and code; the sample photos and
 images written byte by byte pass; a bomb is refused from its header without inflating.

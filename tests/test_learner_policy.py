@@ -2,9 +2,10 @@
 what the workbook names with their own prefix, and pass only their own roles (issue 10, point 5).
 
 The policies are evaluated with localcloud/iam/policy.py (IAM's logic, with policy
-variables and the condition operators they use, the evaluator the local cloud enforces with), not on AWS; the request contexts below are
-what IAM would put in them (the user name, the request's and the resource's tags, the role's
-permissions boundary, the service a role is passed to).
+variables and the condition operators they use, the evaluator the local cloud enforces with),
+not on AWS; the request contexts below are what IAM would put in them (the user name, the
+request's and the resource's tags, the role's permissions boundary, the service a role is
+passed to).
 """
 
 from __future__ import annotations
@@ -50,13 +51,17 @@ def creating_and_deleting(names: Names) -> list[tuple[str, str, dict[str, str]]]
                 ("states:DeleteStateMachine", n.state_machine_arn, {}),
                 ("lambda:PublishLayerVersion", layer_arn(n), {}),
                 ("lambda:DeleteLayerVersion", f"{layer_arn(n)}:1", {}),
-                ("apigateway:POST", "arn:aws:apigateway:us-east-1::/restapis", {"aws:RequestTag/workbook-prefix": n.prefix}),
+                ("apigateway:POST", "arn:aws:apigateway:us-east-1::/restapis",
+                 {"aws:RequestTag/workbook-prefix": n.prefix}),
                 ("apigateway:DELETE", API, {"aws:ResourceTag/workbook-prefix": n.prefix})]
     for key in FUNCTIONS:
-        requests += [("lambda:CreateFunction", n.function_arn(key), {}), ("lambda:DeleteFunction", n.function_arn(key), {}),
-                     ("logs:CreateLogGroup", n.log_group_arn(key), {}), ("logs:DeleteLogGroup", n.log_group_arn(key), {})]
+        requests += [("lambda:CreateFunction", n.function_arn(key), {}),
+                     ("lambda:DeleteFunction", n.function_arn(key), {}),
+                     ("logs:CreateLogGroup", n.log_group_arn(key), {}),
+                     ("logs:DeleteLogGroup", n.log_group_arn(key), {})]
     for key in (*FUNCTIONS, "state_machine"):
-        requests += [("iam:CreateRole", n.role_arn(key), role_request(n)), ("iam:TagRole", n.role_arn(key), role_request(n)),
+        requests += [("iam:CreateRole", n.role_arn(key), role_request(n)),
+                     ("iam:TagRole", n.role_arn(key), role_request(n)),
                      ("iam:DeleteRole", n.role_arn(key), {})]
     return requests
 
@@ -77,7 +82,8 @@ def test_the_requests_cover_every_kind_of_the_inventory():
 
 
 def test_alice_may_create_and_delete_everything_named_with_her_prefix():
-    refused = [(action, resource) for action, resource, context in creating_and_deleting(Names("alice", ACCOUNT, REGION))
+    requests = creating_and_deleting(Names("alice", ACCOUNT, REGION))
+    refused = [(action, resource) for action, resource, context in requests
                if not allowed(POLICY, action, resource, user("alice", **context))]
     assert refused == []
 
@@ -85,7 +91,8 @@ def test_alice_may_create_and_delete_everything_named_with_her_prefix():
 @pytest.mark.parametrize("other", ["bob", "alice-2", "ali"])
 def test_alice_may_not_create_or_delete_another_learners(other):
     # "alice-2" and "ali": names that start like hers, or that hers start like.
-    permitted = [(action, resource) for action, resource, context in creating_and_deleting(Names(other, ACCOUNT, REGION))
+    requests = creating_and_deleting(Names(other, ACCOUNT, REGION))
+    permitted = [(action, resource) for action, resource, context in requests
                  if allowed(POLICY, action, resource, user("alice", **context))]
     assert permitted == []
 
@@ -163,9 +170,10 @@ def test_rest_apis_go_by_their_tag():
     assert not allowed(POLICY, "apigateway:POST", create, user("alice", **{"aws:RequestTag/workbook-prefix": "bob"}))
     assert not allowed(POLICY, "apigateway:POST", create, user("alice"))  # untagged
     for method in ("GET", "PATCH", "PUT", "DELETE"):
-        assert allowed(POLICY, f"apigateway:{method}", API, user("alice", **{"aws:ResourceTag/workbook-prefix": "alice"}))
-        assert not allowed(POLICY, f"apigateway:{method}", API, user("alice", **{"aws:ResourceTag/workbook-prefix": "bob"}))
-        assert not allowed(POLICY, f"apigateway:{method}", API, user("alice"))
+        action = f"apigateway:{method}"
+        assert allowed(POLICY, action, API, user("alice", **{"aws:ResourceTag/workbook-prefix": "alice"}))
+        assert not allowed(POLICY, action, API, user("alice", **{"aws:ResourceTag/workbook-prefix": "bob"}))
+        assert not allowed(POLICY, action, API, user("alice"))
     # Nor may she tag bob's API as hers to take it over.
     tags = f"arn:aws:apigateway:us-east-1::/tags/{API.replace(':', '%3A').replace('/', '%2F')}"
     assert not allowed(POLICY, "apigateway:PUT", tags, user("alice", **{"aws:RequestTag/workbook-prefix": "alice",
@@ -203,8 +211,9 @@ def test_the_boundary_leaves_room_for_the_exercises_on_her_own_resources():
 
 def test_the_boundary_refuses_everything_else():
     tag = {"aws:PrincipalTag/workbook-prefix": "alice"}
+    receiver = Names("alice", ACCOUNT, REGION).function_arn("api_receiver")
     for action, resource in [("iam:CreateUser", "*"), ("iam:PassRole", "*"), ("ec2:RunInstances", "*"),
-                             ("lambda:UpdateFunctionCode", Names("alice", ACCOUNT, REGION).function_arn("api_receiver")),
+                             ("lambda:UpdateFunctionCode", receiver),
                              ("s3:GetObject", "arn:aws:s3:::someone-elses-bucket/a.png")]:
         assert not allowed(BOUNDARY, action, resource, tag), action
     assert allowed(BOUNDARY, "rekognition:DetectLabels", "*", {})  # it names no resource: any role may

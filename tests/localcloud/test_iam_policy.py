@@ -133,7 +133,8 @@ def test_a_resource_policy_allows_a_service_principal_only_from_its_source_arn()
     function = "arn:aws:lambda:us-east-1:123456789012:function:wb-api-receiver"
     statement = {"Sid": "wb-api-post-images", "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"},
                  "Action": "lambda:InvokeFunction", "Resource": function,
-                 "Condition": {"ArnLike": {"AWS:SourceArn": "arn:aws:execute-api:us-east-1:123456789012:abc/*/POST/images"}}}
+                 "Condition": {"ArnLike": {
+                     "AWS:SourceArn": "arn:aws:execute-api:us-east-1:123456789012:abc/*/POST/images"}}}
     source = "arn:aws:execute-api:us-east-1:123456789012:abc/v1/POST/images"
     allowed = decide([], "lambda:InvokeFunction", function, {"aws:SourceArn": source}, policy(statement),
                      principal="", service="apigateway.amazonaws.com")

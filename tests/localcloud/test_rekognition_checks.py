@@ -122,7 +122,8 @@ def test_every_violation_is_reported_in_one_message():
     assert info.value.message == (
         "2 validation errors detected: "
         "Value '-1' at 'maxLabels' failed to satisfy constraint: Member must have value greater than or equal to 0; "
-        "Value '200.0' at 'minConfidence' failed to satisfy constraint: Member must have value less than or equal to 100"
+        "Value '200.0' at 'minConfidence' failed to satisfy constraint: "
+        "Member must have value less than or equal to 100"
     )
 
 
