@@ -9,15 +9,7 @@ import requests
 
 from helpers import api, lambdas, names, pipeline_client, target, workbook
 from helpers.prerequisites import MissingPrerequisite
-
-# A stand-in for the api-receiver: answers with what API Gateway handed it.
-ECHO = """
-import json
-
-def handler(event, context):
-    seen = {k: event.get(k) for k in ("httpMethod", "resource", "pathParameters", "isBase64Encoded", "body")}
-    return {"statusCode": 200, "body": json.dumps(seen)}
-"""
+from tests.localcloud.lambdas import ECHO_PROXY
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +20,7 @@ def wb(localcloud):
 @pytest.fixture(scope="module")
 def receiver(wb, tmp_path_factory):
     source = tmp_path_factory.mktemp("api_helper") / "api_receiver.py"
-    source.write_text(ECHO)
+    source.write_text(ECHO_PROXY)
     return lambdas.deploy(wb, "api_receiver", source=source).arn
 
 
@@ -147,10 +139,10 @@ def test_the_stage_routes_to_the_function_with_binary_bodies_base64_encoded(wb, 
     png = b"\x89PNG\r\n\x1a\n\x00\xff"
     posted = requests.post(f"{url}/images", data=png, headers={"Content-Type": "image/png"}, timeout=30)
     assert posted.status_code == 200
-    assert posted.json() == {"httpMethod": "POST", "resource": "/images", "pathParameters": None,
+    assert posted.json() == {"route": "POST /images", "pathParameters": None,
                              "isBase64Encoded": True, "body": "iVBORw0KGgoA/w=="}
     got = requests.get(f"{url}/images/abc", timeout=30).json()
-    assert (got["resource"], got["pathParameters"]) == ("/images/{id}", {"id": "abc"})
+    assert (got["route"], got["pathParameters"]) == ("GET /images/{id}", {"id": "abc"})
     for method, path in (("DELETE", "/images/abc"), ("GET", "/images"), ("POST", "/other")):
         answer = requests.request(method, f"{url}{path}", timeout=30)
         # API Gateway's own answer, in the receiver's shape (the API's gateway responses)
@@ -217,5 +209,5 @@ def test_wait_until_ready_on_the_local_cloud_returns_once_deployed(wb, receiver,
     finally:
         echo = tmp_path / "echo" / "api_receiver.py"
         echo.parent.mkdir()
-        echo.write_text(ECHO)
+        echo.write_text(ECHO_PROXY)
         lambdas.deploy(wb, "api_receiver", source=echo)

@@ -6,7 +6,6 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import boto3
 import pytest
@@ -15,9 +14,9 @@ from helpers import classroom
 from helpers.classroom import DONE, NONE, PART, Classroom, Learner, Resource
 from helpers.names import Names
 from tests.conftest import REGION
+from tests.support import REPO
 
 ACCOUNT = "123456789012"
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def learner(prefix: str, through: str, *, extra: tuple[tuple[str, str], ...] = (), results: int = 0) -> Learner:
@@ -110,7 +109,7 @@ def test_no_local_cloud_running_means_nothing_to_see(monkeypatch, capsys):
 
 def _run(args: list[str], port: int, **kwargs) -> subprocess.CompletedProcess:
     env = {**os.environ, "LOCALCLOUD_PORT": str(port)}
-    return subprocess.run([sys.executable, "-m", *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", *args], cwd=REPO, env=env, capture_output=True, text=True,
                           check=False, timeout=150, **kwargs)
 
 

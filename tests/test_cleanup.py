@@ -10,6 +10,7 @@ import pytest
 
 from helpers import cleanup, iam, lambdas, storage, workbook
 from helpers.names import FUNCTIONS, LAYERS
+from tests.localcloud.lambdas import RETURNS_EVENT
 
 # "cleanup-a" is a string prefix of "cleanup-a-2"'s names: a plain startswith would take both.
 MINE, THEIRS, NOBODY = "cleanup-a", "cleanup-a-2", "cleanup-none"
@@ -33,7 +34,7 @@ def build(wb: workbook.Workbook, tmp_path) -> None:
     and a layer with two versions (a stand-in for the Pillow layer)."""
     for key in FUNCTIONS:
         source = tmp_path / f"{wb.names.prefix}-{key}.py"
-        source.write_text("def handler(event, context):\n    return event\n")
+        source.write_text(RETURNS_EVENT)
         lambdas.deploy(wb, key, source=source)  # the role, the log group and the function
     storage.ensure_table(wb)
     storage.ensure_bucket(wb)
@@ -152,7 +153,7 @@ def test_works_when_nothing_was_ever_created(localcloud):
 def test_a_partial_build_is_cleaned_too(localcloud, tmp_path):
     wb = _start(localcloud, "cleanup-half")
     source = tmp_path / "image_uploader.py"
-    source.write_text("def handler(event, context):\n    return event\n")
+    source.write_text(RETURNS_EVENT)
     storage.ensure_bucket(wb)
     lambdas.deploy(wb, "image_uploader", source=source)  # notebook 01 only
     assert sorted(cleanup.leftovers(wb)) == sorted([

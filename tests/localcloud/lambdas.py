@@ -33,6 +33,16 @@ PROXY_OK = """
 def handler(event, context):
     return {"statusCode": 200, "body": "ok"}
 """
+# Answers with what API Gateway handed it: the route it matched and the event's other fields.
+ECHO_PROXY = """
+import json
+
+def handler(event, context):
+    seen = {k: event.get(k) for k in ("pathParameters", "isBase64Encoded", "body")}
+    return {"statusCode": 200, "body": json.dumps({"route": f"{event['httpMethod']} {event['resource']}", **seen})}
+"""
+# Answers with its event: a function that exists, for tests about what surrounds it.
+RETURNS_EVENT = "def handler(event, context):\n    return event\n"
 
 
 def make_zip(files: dict[str, str]) -> bytes:

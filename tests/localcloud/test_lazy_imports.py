@@ -11,9 +11,9 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support import REPO
+
 CHECK = """
 import json, sys
 from localcloud import server
