@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from localcloud.awslambda import runtime
+from localcloud.awslambda import pool as warm_pool
 
 
 class FakeEnvironment:
@@ -20,12 +20,12 @@ class FakeEnvironment:
 def test_a_warm_environment_is_reused_until_it_is_too_old(monkeypatch):
     spec = SimpleNamespace(arn="arn:aws:lambda:us-east-1:123456789012:function:f", version="$LATEST", key="k")
     clock = [1000.0]
-    monkeypatch.setattr(runtime.time, "monotonic", lambda: clock[0])
-    pool = runtime._Pool()
+    monkeypatch.setattr(warm_pool.time, "monotonic", lambda: clock[0])
+    pool = warm_pool.Pool()
     first, cold = pool.acquire(spec, lambda: FakeEnvironment(spec, clock[0]))
     assert cold
     pool.release(first, reusable=True)
-    clock[0] += runtime.MAX_ENVIRONMENT_AGE_S - 60
+    clock[0] += warm_pool.MAX_ENVIRONMENT_AGE_S - 60
     again, cold = pool.acquire(spec, lambda: FakeEnvironment(spec, clock[0]))
     assert (again, cold) == (first, False)
     pool.release(again, reusable=True)
