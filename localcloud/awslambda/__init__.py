@@ -1,6 +1,8 @@
 """Lambda: really runs function code, in isolated execution environments.
 
-moto keeps functions, versions and layers; ``runtime.py`` runs them. The Invoke API is
+moto keeps functions, versions and layers; ``runtime.py`` runs them (the invoke path), in
+environments (``environment.py``: one process each, forked by ``forkserver.py`` from
+``template.py``, running ``bootstrap.py``) kept warm by ``pool.py``. The Invoke API is
 served by ``responses.py``; moto's in-process triggers (S3 event notifications,
 EventBridge and SNS targets) reach the runtime through a hook listed here.
 ``limits.py`` holds uploads to Lambda's package limits; ``memory.py`` holds environments
