@@ -16,7 +16,10 @@ def render(report: dict[str, Any]) -> str:
     lines = [f"local cloud of {owner} running at {report['endpoint']} (pid {report['pid']}, "
              f"up {report['uptime_s']} s)"]
     labels = report.get("labels", {})
-    lines.append(f"DetectLabels answers from: {labels.get('source', '?')} ({labels.get('model_version', '?')})")
+    if labels.get("missing"):
+        lines.append("DetectLabels answers from: nothing, the model is not installed (see the note below)")
+    else:
+        lines.append(f"DetectLabels answers from: {labels.get('source', '?')} ({labels.get('model_version', '?')})")
     lines += _section(
         "Lambda functions",
         [

