@@ -1,9 +1,11 @@
-"""The one way the front door's checks read a request body without taking it from moto."""
+"""How the front door's checks read a request (method, path, query, body) without taking it from moto."""
 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs
 
 _CHUNK = 64 * 1024
 # What a refusal reads of an unwanted body so the connection can carry the next request;
@@ -76,3 +78,25 @@ def json_body(environ: dict[str, Any]) -> dict[str, Any]:
     except ValueError:
         return {}
     return found if isinstance(found, dict) else {}
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the front door's checks read first of any AWS call: no body yet."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    # The operation a JSON protocol call names in X-Amz-Target ("DynamoDB_20120810.PutItem"
+    # -> "PutItem"); None for the REST and query protocols.
+    json_operation: str | None
+
+
+def request(environ: dict[str, Any]) -> Request:
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    return Request(
+        method=environ.get("REQUEST_METHOD", "GET"),
+        path=environ.get("PATH_INFO", ""),
+        query=parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True),
+        json_operation=target.rsplit(".", 1)[-1] if target else None,
+    )

@@ -11,7 +11,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from .. import wire_errors
+from .. import wire_errors, wsgi_input
 from ..auth import sigv4
 from ..wsgi_input import buffer_body, json_body
 from .ruleset import RULES, Call, Rules
@@ -97,12 +97,9 @@ def identify(environ: dict[str, Any], rules: Rules = RULES) -> Call | None:
     service = signing_service(environ)
     if service is None:
         return None
-    method = environ.get("REQUEST_METHOD", "GET")
-    path = environ.get("PATH_INFO", "")
-    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-    target = environ.get("HTTP_X_AMZ_TARGET")
-    if target:
-        operation = target.rsplit(".", 1)[-1]
+    seen = wsgi_input.request(environ)
+    method, path, query, operation = seen.method, seen.path, seen.query, seen.json_operation
+    if operation is not None:
         if not rules.wants(service, operation):
             return None
         version = "1.0" if "1.0" in environ.get("CONTENT_TYPE", "") else "1.1"

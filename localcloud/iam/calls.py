@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
+from .. import wsgi_input
 from ..auth import sigv4
 from ..wsgi_input import buffer_body, json_body
 
@@ -106,12 +107,9 @@ def describe(environ: dict[str, Any], account: str) -> Call | None:
         return None
     region, service = found
     arns = Arns(account, region)
-    method = environ.get("REQUEST_METHOD", "GET")
-    path = environ.get("PATH_INFO", "")
-    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-    target = environ.get("HTTP_X_AMZ_TARGET")
-    if target:
-        operation = target.rsplit(".", 1)[-1]
+    seen = wsgi_input.request(environ)
+    method, path, query, operation = seen.method, seen.path, seen.query, seen.json_operation
+    if operation is not None:
         body = json_body(environ)
         describer = _JSON_SERVICES.get(service)
         if describer is None:

@@ -6,6 +6,7 @@ import io
 
 import pytest
 
+from localcloud import wsgi_input
 from localcloud.wsgi_input import BodyTooLarge, buffer_body, discard_body
 
 
@@ -38,3 +39,12 @@ def test_buffer_body_refuses_a_declared_or_found_length_over_its_limit():
         buffer_body({"wsgi.input": io.BytesIO(b"x" * 11), "wsgi.input_terminated": True}, limit=10)
     environ = {"wsgi.input": io.BytesIO(b"abc"), "CONTENT_LENGTH": "3"}
     assert buffer_body(environ, limit=10) == b"abc" and environ["wsgi.input"].read() == b"abc"
+
+
+def test_request_reads_method_path_query_and_a_json_calls_operation():
+    seen = wsgi_input.request({"REQUEST_METHOD": "POST", "PATH_INFO": "/b/k", "QUERY_STRING": "uploads&x=1",
+                               "HTTP_X_AMZ_TARGET": "DynamoDB_20120810.PutItem"})
+    assert (seen.method, seen.path, seen.query, seen.json_operation) == (
+        "POST", "/b/k", {"uploads": [""], "x": ["1"]}, "PutItem")
+    rest = wsgi_input.request({})
+    assert (rest.method, rest.path, rest.query, rest.json_operation) == ("GET", "", {}, None)
